@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cmdTimeout bounds each in-process command run; generous for a loaded machine.
+const cmdTimeout = 30 * time.Second
+
+var readyAddr = regexp.MustCompile(`"msg"="ECU simulator ready" "addr"="([^"]+)"`)
+
+// startSimCmd runs `ecufleet ecusim --listen 127.0.0.1:0 args...` in-process and returns the
+// address from its ready line and a stop function that interrupts it and returns its error.
+func startSimCmd(t *testing.T, args ...string) (addr string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	root := newRootCmd()
+	root.SetArgs(append([]string{"ecusim", "--listen", "127.0.0.1:0"}, args...))
+	root.SetOut(io.Discard)
+	root.SetErr(pw)
+	done := make(chan error, 1)
+	go func() {
+		done <- root.ExecuteContext(ctx)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	for lines.Scan() {
+		if m := readyAddr.FindStringSubmatch(lines.Text()); m != nil {
+			addr = m[1]
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr) // keep draining the logs
+	var once bool
+	stop = func() error {
+		if once {
+			return nil
+		}
+		once = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(cmdTimeout):
+			t.Fatal("ecusim did not stop after its context was cancelled")
+			return nil
+		}
+	}
+	if addr == "" {
+		err := stop()
+		t.Fatalf("ecusim never became ready: %v", err)
+	}
+	t.Cleanup(func() { stop() })
+	return addr, stop
+}
+
+// runDoIP runs `ecufleet doip args...` in-process and returns its standard output.
+func runDoIP(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	var out bytes.Buffer
+	root := newRootCmd()
+	root.SetArgs(append([]string{"doip"}, args...))
+	root.SetOut(&out)
+	root.SetErr(io.Discard)
+	err := root.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+func mustDoIP(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := runDoIP(t, args...)
+	if err != nil {
+		t.Fatalf("doip %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+func decodeJSON[T any](t *testing.T, out string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	return v
+}
+
+func TestECUSimCommandFlagsOverrideConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sim.yaml")
+	cfg := `logicalAddress: 0x00E1
+vin: CONFIGVIN00000001
+gid: "AA:AA:AA:AA:AA:AA"
+dids:
+  0x0100: {text: FROMFILE}
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, stop := startSimCmd(t, "--config", path, "--vin", "FLAGVIN0000000001", "--eid", "00:11:22:33:44:55")
+
+	id := decodeJSON[entityRow](t, mustDoIP(t, "identify", "--ecu", addr, "-o", "json"))
+	want := entityRow{Address: addr, LogicalAddress: 0x00E1, VIN: "FLAGVIN0000000001", EID: "00:11:22:33:44:55", GID: "AA:AA:AA:AA:AA:AA"}
+	if id != want {
+		t.Errorf("identify: %+v, want %+v", id, want)
+	}
+	res := decodeJSON[sendResult](t, mustDoIP(t, "send", "22 01 00", "--ecu", addr, "--logical-address", "0x00E1", "-o", "json"))
+	if res.Value != "FROMFILE" || res.Result != "positive" || res.Target != 0x00E1 {
+		t.Errorf("send: %+v", res)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("ecusim returned %v after interrupt, want a clean shutdown", err)
+	}
+	if _, err := runDoIP(t, "status", "--ecu", addr, "--timeout", "500ms"); err == nil {
+		t.Error("the simulator still answers after it was stopped")
+	}
+}
+
+func TestECUSimCommandNegative(t *testing.T) {
+	addr, _ := startSimCmd(t, "--negative", "--logical-address", "0x1234")
+	out := mustDoIP(t, "send", "22", "F1", "90", "--ecu", addr)
+	if !strings.Contains(out, "7F 22 22") || !strings.Contains(out, "0x22 conditionsNotCorrect") || !strings.Contains(out, "0x1234") {
+		t.Errorf("negative mode output:\n%s", out)
+	}
+}
+
+func TestECUSimCommandBadConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte("dids: {0x0100: {hex: \"0\"}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := newRootCmd()
+	root.SetArgs([]string{"ecusim", "--listen", "127.0.0.1:0", "--config", path})
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	err := root.ExecuteContext(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "dids[0x0100].hex") {
+		t.Fatalf("got %v, want an error naming dids[0x0100].hex", err)
+	}
+	root = newRootCmd()
+	root.SetArgs([]string{"ecusim", "--logical-address", "gateway"})
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	if err := root.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "logical-address") {
+		t.Fatalf("got %v, want an error naming --logical-address", err)
+	}
+}
