@@ -1,0 +1,185 @@
+package doip
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+	"testing/iotest"
+)
+
+// countingReader counts the bytes the Reader pulls from its source.
+type countingReader struct {
+	r    io.Reader
+	read int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read += int64(n)
+	return n, err
+}
+
+func framesForReader(t *testing.T) ([]byte, []Message) {
+	msgs := []Message{
+		&RoutingActivationRequest{SourceAddress: 0x0E00},
+		&DiagnosticMessage{Source: 0x0E00, Target: 0x00E0, Data: []byte{0x22, 0xF1, 0x90}},
+		&AliveCheckRequest{},
+		&DiagnosticMessage{Source: 0x0E00, Target: 0x00E0, Data: bytes.Repeat([]byte{0x36}, 9000)},
+		&DiagnosticACK{Source: 0x00E0, Target: 0x0E00},
+	}
+	var stream []byte
+	for _, m := range msgs {
+		stream = AppendFrame(stream, Version2012, m)
+	}
+	return stream, msgs
+}
+
+func readAll(t *testing.T, rd *Reader, n int) []Message {
+	t.Helper()
+	var got []Message
+	for i := 0; i < n; i++ {
+		h, p, err := rd.Next()
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		m, _ := NewMessage(h.Type)
+		if err := m.UnmarshalPayload(p); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		got = append(got, m)
+	}
+	if _, _, err := rd.Next(); err != io.EOF {
+		t.Fatalf("after the last frame: %v, want io.EOF", err)
+	}
+	return got
+}
+
+func TestReaderReassemblesSplitAndCoalescedFrames(t *testing.T) {
+	stream, msgs := framesForReader(t)
+	readers := map[string]io.Reader{
+		"coalesced":    bytes.NewReader(stream),
+		"byte by byte": iotest.OneByteReader(bytes.NewReader(stream)),
+		"half reads":   iotest.HalfReader(bytes.NewReader(stream)),
+		"data and EOF": iotest.DataErrReader(bytes.NewReader(stream)),
+	}
+	for name, r := range readers {
+		t.Run(name, func(t *testing.T) {
+			got := readAll(t, NewReader(r, 0), len(msgs))
+			for i := range msgs {
+				if !bytes.Equal(Marshal(Version2012, got[i]), Marshal(Version2012, msgs[i])) {
+					t.Errorf("frame %d differs", i)
+				}
+			}
+		})
+	}
+}
+
+func TestReaderRefusesHugeHeaderWithoutAllocating(t *testing.T) {
+	huge := Header{Version: Version2012, Type: TypeDiagnosticMessage, Length: 0xFFFFFFFF}.Marshal(nil)
+	// The announced payload never comes: the Reader must answer at once, not wait or allocate.
+	cr := &countingReader{r: bytes.NewReader(huge)}
+	rd := NewReader(cr, 4096)
+	_, _, err := rd.Next()
+	de := asError(t, err)
+	if de.NACK != NACKMessageTooLarge || de.Close {
+		t.Fatalf("got %v, want message too large without close", err)
+	}
+	if len(rd.buf) > initialReadBuffer {
+		t.Errorf("buffer grew to %d bytes for a refused frame", len(rd.buf))
+	}
+	// The stream ends inside the skipped payload: that is an unexpected EOF.
+	if _, _, err := rd.Next(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("after the refused frame: %v, want unexpected EOF", err)
+	}
+}
+
+func TestReaderSkipsOversizeAndUnknownPayloadsAndStaysInSync(t *testing.T) {
+	var stream []byte
+	stream = AppendFrame(stream, Version2012, &DiagnosticMessage{Source: 1, Target: 2, Data: bytes.Repeat([]byte{0xAA}, 100000)})
+	stream = Header{Version: Version2012, Type: 0xF010, Length: 3}.Marshal(stream)
+	stream = append(stream, 1, 2, 3)
+	stream = AppendFrame(stream, Version2012, &AliveCheckResponse{SourceAddress: 0x0E07})
+	cr := &countingReader{r: iotest.HalfReader(bytes.NewReader(stream))}
+	rd := NewReader(cr, 1024)
+	_, _, err := rd.Next()
+	if de := asError(t, err); de.NACK != NACKMessageTooLarge || de.Close {
+		t.Fatalf("oversize: %v", err)
+	}
+	h, _, err := rd.Next()
+	if de := asError(t, err); de.NACK != NACKUnknownPayloadType || de.Close || h.Type != 0xF010 {
+		t.Fatalf("unknown type: %v %v", h, err)
+	}
+	h, p, err := rd.Next()
+	if err != nil || h.Type != TypeAliveCheckResponse || !bytes.Equal(p, []byte{0x0E, 0x07}) {
+		t.Fatalf("frame after the skipped ones: %v % x %v", h, p, err)
+	}
+	if max := HeaderLen + 1024; len(rd.buf) > max {
+		t.Errorf("buffer is %d bytes, limit was %d", len(rd.buf), max)
+	}
+}
+
+func TestReaderFatalFaultsAreSticky(t *testing.T) {
+	cases := map[string]string{
+		"inverse version": "02 fc 00 07 00 00 00 00",
+		"wrong length":    "02 fd 00 07 00 00 00 01 00",
+		"default version": "ff 00 80 01 00 00 00 05 0e 00 00 01 3e",
+	}
+	for name, s := range cases {
+		t.Run(name, func(t *testing.T) {
+			stream := append(hx(t, s), Marshal(Version2012, &AliveCheckRequest{})...)
+			rd := NewReader(bytes.NewReader(stream), 0)
+			_, _, err1 := rd.Next()
+			if de := asError(t, err1); !de.Close {
+				t.Fatalf("%v: want close", err1)
+			}
+			if _, _, err2 := rd.Next(); err2 != err1 {
+				t.Errorf("second Next = %v, want the same fault %v", err2, err1)
+			}
+		})
+	}
+}
+
+func TestReaderTruncatedStreams(t *testing.T) {
+	frame := Marshal(Version2012, &DiagnosticMessage{Source: 1, Target: 2, Data: []byte{1, 2, 3}})
+	for cut := 1; cut < len(frame); cut++ {
+		_, _, err := NewReader(bytes.NewReader(frame[:cut]), 0).Next()
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("cut at %d: %v, want unexpected EOF", cut, err)
+		}
+	}
+	if _, _, err := NewReader(bytes.NewReader(nil), 0).Next(); err != io.EOF {
+		t.Errorf("empty stream: %v, want io.EOF", err)
+	}
+}
+
+type noProgressReader struct{}
+
+func (noProgressReader) Read([]byte) (int, error) { return 0, nil }
+
+func TestReaderStopsOnAReaderThatNeverProgresses(t *testing.T) {
+	if _, _, err := NewReader(noProgressReader{}, 0).Next(); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("got %v, want io.ErrNoProgress", err)
+	}
+}
+
+func TestReaderDecodeAllocatesNothingInSteadyState(t *testing.T) {
+	frame := Marshal(Version2012, &DiagnosticMessage{Source: 1, Target: 2, Data: []byte{0x22, 0xF1, 0x90}})
+	src := bytes.NewReader(nil)
+	rd := NewReader(src, 0)
+	var m DiagnosticMessage
+	step := func() {
+		src.Reset(frame)
+		h, p, err := rd.Next()
+		if err != nil || h.Type != TypeDiagnosticMessage {
+			t.Fatal(err)
+		}
+		if err := m.UnmarshalPayload(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	if a := testing.AllocsPerRun(100, step); a != 0 {
+		t.Errorf("%v allocs per frame, want 0", a)
+	}
+}
