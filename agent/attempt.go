@@ -1,0 +1,343 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/pkg/uds"
+)
+
+// Causes of an attempt's cancellation. Only errDeadline and errJobSuspended make the runner
+// write the results so far; the others mean the job is gone, no longer ours, or unreachable.
+var (
+	errAgentStopping = errors.New("the agent is stopping")
+	errJobDeleted    = errors.New("the job was deleted")
+	errJobSuspended  = errors.New("the job was suspended")
+	errJobReleased   = errors.New("the controller ended the attempt or bound the job elsewhere")
+	errJobFinished   = errors.New("the job finished")
+	errLeaseLost     = errors.New("the agent could not renew its Lease in time")
+	errDeadline      = errors.New("the job's activeDeadlineSeconds passed")
+)
+
+// Timing of the status writes that end an attempt.
+const (
+	// finalWriteTimeout bounds the writes after the attempt's own context ended.
+	finalWriteTimeout = 10 * time.Second
+	// defaultActiveDeadline applies when the API server did not default activeDeadlineSeconds.
+	defaultActiveDeadline = 600 * time.Second
+)
+
+// attempt is one run of a job's steps by this agent. Its runner goroutine owns it.
+type attempt struct {
+	a     *Agent
+	log   logr.Logger
+	key   types.NamespacedName
+	uid   types.UID
+	job   *v1alpha1.DiagnosticJob // the version last read or written
+	plan  []v1alpha1.Step         // the steps as they were when the attempt started
+	steps []v1alpha1.StepStatus   // this attempt's results, copied into every write
+	bytes int                     // request and response bytes held in steps, against statusByteBudget
+}
+
+// runAttempt runs the job's steps over one DoIP connection and writes the results; it is the
+// body of a runner goroutine.
+func (a *Agent) runAttempt(ctx context.Context, job *v1alpha1.DiagnosticJob) {
+	at := &attempt{a: a, key: types.NamespacedName{Namespace: job.Namespace, Name: job.Name}, uid: job.UID, job: job,
+		plan: job.DeepCopy().Spec.Steps}
+	at.log = a.log.WithValues("job", at.key)
+	if err := at.begin(ctx); err != nil {
+		if !errors.Is(err, errNotOurs) && ctx.Err() == nil {
+			at.log.Error(err, "Cannot start the job")
+		}
+		return
+	}
+	deadline := deadlineStart(at.job).Add(activeDeadline(at.job))
+	ctx, stop := context.WithDeadlineCause(ctx, deadline, errDeadline)
+	defer stop()
+	at.log.Info("Job started", "ecu", at.job.Status.ECU, "steps", len(at.steps), "deadline", deadline.UTC().Format(time.RFC3339))
+	at.a.event(at.job, false, "Started", "Run", fmt.Sprintf("Agent %s runs %d steps on ECU %s (attempt %d)",
+		at.a.opts.Name, len(at.steps), at.job.Status.ECU, at.job.Status.Attempts))
+
+	sess, err := at.connect(ctx)
+	if err != nil {
+		at.skipFrom(0, "not run: the ECU is unreachable")
+		at.end(ctx, err)
+		return
+	}
+	err = at.runSteps(ctx, sess)
+	sess.close() // before the final write: the controller hands the ECU on as soon as it sees it
+	if errors.Is(err, errNotOurs) {
+		at.log.Info("Job left this attempt while it ran; stopped without writing a result")
+		return
+	}
+	at.end(ctx, err)
+}
+
+// begin turns the Scheduled attempt into Running with every step Pending, unless the job moved
+// on meanwhile.
+func (at *attempt) begin(ctx context.Context) error {
+	at.steps = make([]v1alpha1.StepStatus, len(at.plan))
+	for i, s := range at.plan {
+		at.steps[i] = v1alpha1.StepStatus{Name: s.Name, Phase: v1alpha1.StepPending}
+	}
+	now := metav1.Now()
+	return at.write(ctx, func(job *v1alpha1.DiagnosticJob) error {
+		st := &job.Status
+		if st.Phase != v1alpha1.JobScheduled || job.Spec.Suspend || !job.DeletionTimestamp.IsZero() {
+			return errNotOurs
+		}
+		st.Phase, st.StartTime, st.CompletionTime = v1alpha1.JobRunning, &now, nil
+		st.Message = fmt.Sprintf("Connecting to ECU %s", st.ECU)
+		return nil
+	})
+}
+
+// connect reads the ECU and opens the job's DoIP connection.
+func (at *attempt) connect(ctx context.Context) (*session, error) {
+	ecu := &v1alpha1.ECU{}
+	key := types.NamespacedName{Namespace: at.key.Namespace, Name: at.job.Status.ECU}
+	if err := at.a.reader.Get(ctx, key, ecu); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &unreachableError{addr: "ECU " + key.String(), err: errors.New("the ECU object was deleted after the job was scheduled")}
+		}
+		return nil, &unreachableError{addr: "ECU " + key.String(), err: fmt.Errorf("read the ECU: %w", err)}
+	}
+	ep, err := endpointFor(ctx, at.a.reader, ecu)
+	if err != nil {
+		return nil, &unreachableError{addr: "ECU " + key.String(), err: err}
+	}
+	return openSession(ctx, ep, activeDeadline(at.job), at.log)
+}
+
+// runSteps runs the steps in order, writing each result as the next step starts. It returns
+// the error that ends the attempt early: the ECU became unreachable, or the job left this
+// attempt (errNotOurs).
+func (at *attempt) runSteps(ctx context.Context, sess *session) error {
+	skip := ""
+	for i := range at.plan {
+		step := &at.plan[i]
+		if skip == "" && ctx.Err() != nil {
+			skip = "not run: " + context.Cause(ctx).Error()
+		}
+		if skip != "" {
+			at.steps[i].Phase, at.steps[i].Message = v1alpha1.StepSkipped, skip
+			continue
+		}
+		at.steps[i].Phase = v1alpha1.StepRunning
+		if err := at.write(ctx, at.progressMessage(step.Name)); errors.Is(err, errNotOurs) {
+			return err
+		} else if err != nil && ctx.Err() == nil {
+			at.log.Error(err, "Cannot write the job progress; the final result will carry it", "step", step.Name)
+		}
+		timeout := stepTimeout(step)
+		stepCtx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("step %q timed out after %v", step.Name, timeout))
+		start := time.Now()
+		o := perform(stepCtx, sess, step)
+		if o.err != nil && stepCtx.Err() != nil && ctx.Err() == nil {
+			o.err = fmt.Errorf("%w: %w", context.Cause(stepCtx), o.err)
+		}
+		cancel()
+		v := judge(step.Expect, o)
+		at.record(i, o, v, time.Since(start))
+		var unreachable *unreachableError
+		switch {
+		case ctx.Err() != nil:
+			at.steps[i].Phase = v1alpha1.StepFailed
+			at.steps[i].Message = "interrupted: " + context.Cause(ctx).Error()
+			skip = "not run: " + context.Cause(ctx).Error()
+		case errors.As(o.err, &unreachable):
+			at.skipFrom(i+1, "not run: the ECU became unreachable")
+			return unreachable
+		case !v.passed && !step.ContinueOnFailure:
+			skip = fmt.Sprintf("not run: step %q failed", step.Name)
+		}
+	}
+	return nil
+}
+
+// progressMessage is the job message while a step runs.
+func (at *attempt) progressMessage(step string) func(*v1alpha1.DiagnosticJob) error {
+	return func(job *v1alpha1.DiagnosticJob) error {
+		job.Status.Message = fmt.Sprintf("Running step %q", step)
+		return nil
+	}
+}
+
+// skipFrom marks the steps from i on as skipped.
+func (at *attempt) skipFrom(i int, why string) {
+	for ; i < len(at.steps); i++ {
+		at.steps[i].Phase, at.steps[i].Message = v1alpha1.StepSkipped, why
+	}
+}
+
+// record stores one step's result, cutting large byte strings.
+func (at *attempt) record(i int, o outcome, v verdict, d time.Duration) {
+	limit := maxResponseBytes
+	if at.bytes > statusByteBudget {
+		limit = maxMessageBytes
+	}
+	at.bytes += min(len(o.request), limit) + min(len(o.response), limit)
+	s := &at.steps[i]
+	s.Request, s.Response = cutHex(o.request, limit), cutHex(o.response, limit)
+	s.NRC, s.Value, s.Message = "", o.value, v.message
+	if o.nrc != nil {
+		s.NRC = uds.FormatNRC(*o.nrc)
+	}
+	s.DurationMillis = d.Milliseconds()
+	s.Phase = v1alpha1.StepFailed
+	if v.passed {
+		s.Phase = v1alpha1.StepPassed
+	}
+}
+
+// end writes the attempt's final state: the terminal phase when the steps ran (or the ECU
+// could not be reached), the results so far with reason Suspended when the job was suspended,
+// and nothing when the job is gone or no longer this agent's.
+func (at *attempt) end(ctx context.Context, runErr error) {
+	cause := context.Cause(ctx)
+	if ctx.Err() != nil && !errors.Is(cause, errDeadline) && !errors.Is(cause, errJobSuspended) {
+		at.log.Info("Job attempt stopped", "cause", cause.Error())
+		return
+	}
+	// The attempt's context may have ended (deadline, suspend): the final write gets its own.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer cancel()
+	stopOnAgentStop := context.AfterFunc(at.a.baseCtx, cancel)
+	defer stopOnAgentStop()
+
+	phase, reason, msg := at.outcome(cause, runErr)
+	err := at.write(wctx, func(job *v1alpha1.DiagnosticJob) error {
+		st := &job.Status
+		if phase != "" {
+			st.Phase = phase
+			now := metav1.Now()
+			st.CompletionTime = &now
+		}
+		st.Reason, st.Message = reason, msg
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNotOurs):
+		at.log.Info("Job moved on before its result was written", "reason", reason)
+	case err != nil:
+		at.log.Error(err, "Cannot write the job result", "reason", reason)
+	default:
+		at.log.Info("Job attempt ended", "phase", phase, "reason", reason, "progress", at.progress())
+		at.a.event(at.job, phase != v1alpha1.JobSucceeded, reason, "Run", msg)
+	}
+}
+
+// outcome decides the final phase, reason and message. An empty phase leaves the phase to the
+// controller (suspend).
+func (at *attempt) outcome(cause, runErr error) (v1alpha1.JobPhase, string, string) {
+	var unreachable *unreachableError
+	switch {
+	case errors.Is(cause, errJobSuspended):
+		return "", v1alpha1.ReasonSuspended, fmt.Sprintf("Suspended after %s steps passed; the connection to the ECU is closed", at.progress())
+	case errors.Is(cause, errDeadline):
+		return v1alpha1.JobFailed, v1alpha1.ReasonDeadlineExceeded,
+			fmt.Sprintf("activeDeadlineSeconds (%v) passed after %s steps passed", activeDeadline(at.job), at.progress())
+	case errors.As(runErr, &unreachable):
+		return v1alpha1.JobFailed, v1alpha1.ReasonEcuUnreachable, unreachable.Error()
+	}
+	var failed []string
+	first := ""
+	for _, s := range at.steps {
+		if s.Phase == v1alpha1.StepFailed {
+			failed = append(failed, strconv.Quote(s.Name))
+			if first == "" {
+				first = fmt.Sprintf("step %q: %s", s.Name, s.Message)
+			}
+		}
+	}
+	switch len(failed) {
+	case 0:
+	case 1:
+		return v1alpha1.JobFailed, v1alpha1.ReasonStepFailed, "Failed " + first
+	default:
+		return v1alpha1.JobFailed, v1alpha1.ReasonStepFailed,
+			fmt.Sprintf("%d steps failed (%s); first %s", len(failed), strings.Join(failed, ", "), first)
+	}
+	return v1alpha1.JobSucceeded, v1alpha1.ReasonSucceeded, fmt.Sprintf("All %d steps passed", len(at.steps))
+}
+
+// write patches this attempt's steps and progress plus what mutate sets, with the
+// resourceVersion precondition; errNotOurs when the job left this attempt (deleted, suspended,
+// bound elsewhere, finished by the controller).
+func (at *attempt) write(ctx context.Context, mutate func(*v1alpha1.DiagnosticJob) error) error {
+	return patchWithLock(ctx, at.a.client, at.a.reader, at.job, true, func(job *v1alpha1.DiagnosticJob) (bool, error) {
+		if !at.owns(job) {
+			return false, errNotOurs
+		}
+		if err := mutate(job); err != nil {
+			return false, err
+		}
+		job.Status.Steps = append([]v1alpha1.StepStatus(nil), at.steps...)
+		job.Status.Progress = at.progress()
+		return true, nil
+	})
+}
+
+// owns says whether job is still this attempt's to write: same object, bound to this agent,
+// not finished by anyone.
+func (at *attempt) owns(job *v1alpha1.DiagnosticJob) bool {
+	return job.UID == at.uid && job.Status.Agent == at.a.opts.Name &&
+		(job.Status.Phase == v1alpha1.JobScheduled || job.Status.Phase == v1alpha1.JobRunning)
+}
+
+// progress is "passed/total".
+func (at *attempt) progress() string {
+	return progressOf(at.steps)
+}
+
+// progressOf counts passed steps, for the STEPS column.
+func progressOf(steps []v1alpha1.StepStatus) string {
+	passed := 0
+	for _, s := range steps {
+		if s.Phase == v1alpha1.StepPassed {
+			passed++
+		}
+	}
+	return fmt.Sprintf("%d/%d", passed, len(steps))
+}
+
+// firstScheduledAnnotation is where the controller keeps a job's first scheduling time, from
+// which activeDeadlineSeconds counts across retries (controllers/scheduler_attempts.go).
+const firstScheduledAnnotation = v1alpha1.GroupName + "/first-scheduled"
+
+// deadlineStart is the time activeDeadlineSeconds counts from, the same the controller uses:
+// the first scheduling (annotation), else the current scheduling (Scheduled condition), else
+// the start of this attempt.
+func deadlineStart(job *v1alpha1.DiagnosticJob) time.Time {
+	if v, ok := job.Annotations[firstScheduledAnnotation]; ok {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t
+		}
+	}
+	if c := meta.FindStatusCondition(job.Status.Conditions, v1alpha1.ConditionScheduled); c != nil && c.Status == metav1.ConditionTrue {
+		return c.LastTransitionTime.Time
+	}
+	if job.Status.StartTime != nil {
+		return job.Status.StartTime.Time
+	}
+	return time.Now()
+}
+
+// activeDeadline is the job's activeDeadlineSeconds as a duration.
+func activeDeadline(job *v1alpha1.DiagnosticJob) time.Duration {
+	if s := job.Spec.ActiveDeadlineSeconds; s != nil && *s > 0 {
+		return time.Duration(*s) * time.Second
+	}
+	return defaultActiveDeadline
+}

@@ -1,0 +1,153 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/pkg/doip"
+)
+
+// Discovery timing.
+const (
+	// discoverWait is how long one round collects answers (A_DoIP_Ctrl).
+	discoverWait = 2 * time.Second
+	// discoverAgeOut forgets an entity after this many silent rounds.
+	discoverAgeOut = 3
+)
+
+// discover broadcasts a vehicle identification request on the configured interface every
+// DiscoverInterval and keeps what answered for status.discovered. It runs until ctx ends.
+func (a *Agent) discover(ctx context.Context) error {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	lastErr := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := a.discoverOnce(ctx); err != nil && ctx.Err() == nil {
+			if err.Error() != lastErr { // a missing interface would otherwise log every round
+				a.log.Error(err, "Discovery failed", "interface", a.opts.DiscoverInterface)
+			}
+			lastErr = err.Error()
+		} else {
+			lastErr = ""
+		}
+		t.Reset(a.opts.DiscoverInterval)
+	}
+}
+
+// discoverOnce runs one discovery round and ages out entities that stopped answering.
+func (a *Agent) discoverOnce(ctx context.Context) error {
+	local, broadcast, err := interfaceBroadcast(a.opts.DiscoverInterface)
+	if err != nil {
+		return err
+	}
+	c := doip.Client{LocalAddr: local.String(), ProtocolVersion: doip.VersionDefault}
+	wait := min(discoverWait, a.opts.DiscoverInterval)
+	dctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	found, err := c.Discover(dctx, net.JoinHostPort(broadcast.String(), strconv.Itoa(doip.Port)), doip.IdentifyQuery{})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("discover on %s (%s): %w", a.opts.DiscoverInterface, broadcast, err)
+	}
+	now := metav1.Now()
+	a.mu.Lock()
+	for _, f := range found {
+		addr := f.From.String()
+		if ua, ok := f.From.(*net.UDPAddr); ok {
+			addr = ua.IP.String()
+		}
+		e := v1alpha1.DiscoveredEntity{Address: addr, LogicalAddress: int32(f.LogicalAddress),
+			VIN: vinText(f.VIN), EID: macText(f.EID), GID: macText(f.GID), LastSeen: now}
+		a.found[discoveredKey(e)] = e
+	}
+	a.ageOutLocked(now.Time)
+	a.mu.Unlock()
+	a.wakeStatus()
+	return nil
+}
+
+// ageOutLocked forgets entities silent for discoverAgeOut rounds; a.mu is held.
+func (a *Agent) ageOutLocked(now time.Time) {
+	for k, e := range a.found {
+		if now.Sub(e.LastSeen.Time) > discoverAgeOut*a.opts.DiscoverInterval {
+			delete(a.found, k)
+		}
+	}
+}
+
+// discovered lists the entities found, sorted by address and logical address.
+func (a *Agent) discovered() []v1alpha1.DiscoveredEntity {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.opts.DiscoverInterface == "" {
+		return nil
+	}
+	a.ageOutLocked(time.Now())
+	out := make([]v1alpha1.DiscoveredEntity, 0, len(a.found))
+	for _, e := range a.found {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(x, y v1alpha1.DiscoveredEntity) int { return strings.Compare(discoveredKey(x), discoveredKey(y)) })
+	return out
+}
+
+// seedDiscovered keeps what an earlier run of the agent found, so a restart does not empty the
+// list until those entities age out.
+func (a *Agent) seedDiscovered(prev []v1alpha1.DiscoveredEntity) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, e := range prev {
+		a.found[discoveredKey(e)] = e
+	}
+}
+
+// discoveredKey dedupes entities: one per address and logical address (a gateway announces
+// each ECU behind it with its own logical address).
+func discoveredKey(e v1alpha1.DiscoveredEntity) string {
+	return fmt.Sprintf("%s/%05d", e.Address, e.LogicalAddress)
+}
+
+// interfaceBroadcast returns the first IPv4 address of the interface and its subnet's
+// broadcast address.
+func interfaceBroadcast(name string) (net.IP, net.IP, error) {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("discovery interface %q: %w (list interfaces with `ip -br addr`)", name, err)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return nil, nil, fmt.Errorf("addresses of discovery interface %q: %w", name, err)
+	}
+	for _, addr := range addrs {
+		ipn, ok := addr.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip := ipn.IP.To4()
+		if ip == nil {
+			continue
+		}
+		mask := net.IP(ipn.Mask)
+		if len(mask) == net.IPv6len {
+			mask = mask[12:]
+		}
+		bcast := make(net.IP, net.IPv4len)
+		for i := range bcast {
+			bcast[i] = ip[i] | ^mask[i]
+		}
+		return ip, bcast, nil
+	}
+	return nil, nil, fmt.Errorf("discovery interface %q has no IPv4 address: give it one to broadcast from", name)
+}

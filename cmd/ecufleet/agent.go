@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
+
+	"github.com/ecufleet/ecufleet/agent"
+)
+
+// agentFlags are the command-line values of `ecufleet agent`, kept apart from agent.Options
+// so that parsing can be tested without a cluster.
+type agentFlags struct {
+	name              string
+	labels            []string
+	nodeName          string
+	kubeconfig        string
+	discoverInterface string
+	discoverInterval  time.Duration
+	maxConcurrentJobs int
+	leaseNamespace    string
+	leaseDuration     time.Duration
+	renewInterval     time.Duration
+	logFormat         string
+	verbosity         int
+}
+
+func newAgentCmd() *cobra.Command {
+	f := &agentFlags{}
+	cmd := &cobra.Command{
+		Use:   "agent --name NAME",
+		Short: "Run a node agent: run the diagnostic jobs bound to it and probe its ECUs",
+		Long: `Run a node agent on a host cabled to a vehicle network. The agent registers a
+DiagnosticAgent named --name (labels from --label, so that ECU agentSelectors can match it),
+renews its heartbeat Lease, runs the DiagnosticJobs the controller binds to it over DoIP, probes
+the ECUs it serves and, with --discover-interface, lists the DoIP entities answering a vehicle
+identification broadcast on that interface. It runs until interrupted.`,
+		Example: `  ecufleet agent --name rack-a --label rack=a --label bus=doip0
+  ecufleet agent --name bench-1 --kubeconfig ~/.kube/config --discover-interface eth1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := f.options()
+			if err != nil {
+				return err
+			}
+			logger, err := newAgentLogger(cmd.ErrOrStderr(), f.logFormat, f.verbosity)
+			if err != nil {
+				return err
+			}
+			ctrl.SetLogger(logger)
+			opts.Logger = logger.WithName("agent")
+			cfg, err := agentRESTConfig(f.kubeconfig)
+			if err != nil {
+				return err
+			}
+			a, err := agent.New(cfg, opts)
+			if err != nil {
+				return err
+			}
+			return a.Run(cmd.Context())
+		},
+	}
+	f.bind(cmd.Flags())
+	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+// bind registers the flags on fs.
+func (f *agentFlags) bind(fs *pflag.FlagSet) {
+	fs.StringVar(&f.name, "name", "", "name of the DiagnosticAgent and of its Lease (required, unique per agent)")
+	fs.StringArrayVar(&f.labels, "label", nil, "label k=v of the DiagnosticAgent, matched by ECU agentSelectors (repeatable)")
+	fs.StringVar(&f.nodeName, "node-name", os.Getenv("NODE_NAME"), "Kubernetes node the agent runs on (default $NODE_NAME)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)")
+	fs.StringVar(&f.discoverInterface, "discover-interface", "", "network interface to broadcast DoIP vehicle identification requests on")
+	fs.DurationVar(&f.discoverInterval, "discover-interval", agent.DefaultDiscoverInterval, "time between two discovery broadcasts")
+	fs.IntVar(&f.maxConcurrentJobs, "max-concurrent-jobs", agent.DefaultMaxConcurrentJobs, "jobs (DoIP connections) run at once")
+	fs.StringVar(&f.leaseNamespace, "lease-namespace", agent.DefaultLeaseNamespace, "namespace of the heartbeat Lease (created when missing)")
+	fs.DurationVar(&f.leaseDuration, "lease-duration", agent.DefaultLeaseDuration, "how long the controller trusts one heartbeat")
+	fs.DurationVar(&f.renewInterval, "renew-interval", agent.DefaultRenewInterval, "time between two heartbeats")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 for every probe and connection event")
+}
+
+// options turns the flags into agent options; agent.New validates the values.
+func (f *agentFlags) options() (agent.Options, error) {
+	labels, err := parseAgentLabels(f.labels)
+	if err != nil {
+		return agent.Options{}, err
+	}
+	return agent.Options{
+		Name:              f.name,
+		Labels:            labels,
+		NodeName:          f.nodeName,
+		MaxConcurrentJobs: f.maxConcurrentJobs,
+		LeaseNamespace:    f.leaseNamespace,
+		LeaseDuration:     f.leaseDuration,
+		RenewInterval:     f.renewInterval,
+		DiscoverInterface: f.discoverInterface,
+		DiscoverInterval:  f.discoverInterval,
+	}, nil
+}
+
+// parseLabels reads repeated --label k=v flags; a key given twice is refused rather than
+// silently overwritten.
+func parseAgentLabels(flags []string) (map[string]string, error) {
+	labels := make(map[string]string, len(flags))
+	for _, kv := range flags {
+		k, v, ok := strings.Cut(kv, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--label %q: want key=value, e.g. --label rack=a", kv)
+		}
+		if _, dup := labels[k]; dup {
+			return nil, fmt.Errorf("--label %q: key %q given twice", kv, k)
+		}
+		labels[k] = v
+	}
+	return labels, nil
+}
+
+// restConfig loads --kubeconfig when given, else the usual chain (in-cluster, $KUBECONFIG,
+// ~/.kube/config).
+func agentRESTConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		cfg, err := config.GetConfig()
+		if err != nil {
+			return nil, fmt.Errorf("find the cluster: %w (pass --kubeconfig)", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("load --kubeconfig %s: %w", kubeconfig, err)
+	}
+	return cfg, nil
+}
+
+// newAgentLogger writes structured logs through log/slog (go.mod pins no zap): one line per
+// event, text or JSON, with logr's V levels mapped to slog levels below Info.
+func newAgentLogger(w io.Writer, format string, verbosity int) (logr.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.Level(-verbosity)}
+	switch format {
+	case "text":
+		return logr.FromSlogHandler(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return logr.FromSlogHandler(slog.NewJSONHandler(w, opts)), nil
+	}
+	return logr.Logger{}, fmt.Errorf("--log-format %q: want text or json", format)
+}
