@@ -12,7 +12,7 @@ FUZZTIME         ?= 10s
 # Generated files: regenerated and compared by verify-generated.
 GENERATED        := config/crd/bases config/rbac api/v1alpha1/zz_generated.deepcopy.go
 
-.PHONY: all build test unit verify-generated vet fmt-check fuzz bench bench-doip bench-scheduler \
+.PHONY: e2e all build test unit verify-generated vet fmt-check fuzz bench bench-doip bench-scheduler \
         manifests generate envtest-bins demo dev clean help
 
 all: build
@@ -67,6 +67,9 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 10s).
 	      echo "Fuzzing ./$$dir $$target for $(FUZZTIME)"; \
 	      go test ./$$dir -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) </dev/null; \
 	    done
+
+e2e: envtest-bins ## The end-to-end tests alone (real processes; part of make test).
+	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$(K8S_ASSETS)} go test -count=1 -timeout 15m ./test/e2e/...
 
 bench-doip: ## DoIP encode/decode and round-trip benchmarks.
 	go test ./pkg/doip -run '^$$' -bench . -benchmem -count 5

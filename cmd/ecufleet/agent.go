@@ -54,13 +54,13 @@ identification broadcast on that interface. It runs until interrupted.`,
 			if err != nil {
 				return err
 			}
-			logger, err := newAgentLogger(cmd.ErrOrStderr(), f.logFormat, f.verbosity)
+			logger, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.verbosity)
 			if err != nil {
 				return err
 			}
 			ctrl.SetLogger(logger)
 			opts.Logger = logger.WithName("agent")
-			cfg, err := agentRESTConfig(f.kubeconfig)
+			cfg, err := restConfig(f.kubeconfig)
 			if err != nil {
 				return err
 			}
@@ -131,7 +131,7 @@ func parseAgentLabels(flags []string) (map[string]string, error) {
 
 // restConfig loads --kubeconfig when given, else the usual chain (in-cluster, $KUBECONFIG,
 // ~/.kube/config).
-func agentRESTConfig(kubeconfig string) (*rest.Config, error) {
+func restConfig(kubeconfig string) (*rest.Config, error) {
 	if kubeconfig == "" {
 		cfg, err := config.GetConfig()
 		if err != nil {
@@ -143,12 +143,15 @@ func agentRESTConfig(kubeconfig string) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load --kubeconfig %s: %w", kubeconfig, err)
 	}
+	// As controller-runtime's GetConfig does: the API server's priority and fairness limits
+	// ecufleet, not client-go's default of 5 requests per second.
+	cfg.QPS = -1
 	return cfg, nil
 }
 
-// newAgentLogger writes structured logs through log/slog (go.mod pins no zap): one line per
+// newLogger writes structured logs through log/slog (go.mod pins no zap): one line per
 // event, text or JSON, with logr's V levels mapped to slog levels below Info.
-func newAgentLogger(w io.Writer, format string, verbosity int) (logr.Logger, error) {
+func newLogger(w io.Writer, format string, verbosity int) (logr.Logger, error) {
 	opts := &slog.HandlerOptions{Level: slog.Level(-verbosity)}
 	switch format {
 	case "text":

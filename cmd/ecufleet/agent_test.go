@@ -60,7 +60,7 @@ func TestAgentNeedsName(t *testing.T) {
 
 func TestAgentLogger(t *testing.T) {
 	var buf bytes.Buffer
-	log, err := newAgentLogger(&buf, "json", 0)
+	log, err := newLogger(&buf, "json", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestAgentLogger(t *testing.T) {
 	if strings.Contains(out, "Probe failed") {
 		t.Fatalf("V(1) logged at verbosity 0: %s", out)
 	}
-	if _, err := newAgentLogger(&buf, "xml", 0); err == nil {
+	if _, err := newLogger(&buf, "xml", 0); err == nil {
 		t.Fatal("unknown format accepted")
 	}
 }

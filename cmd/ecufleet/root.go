@@ -13,5 +13,11 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd())
+	root.AddCommand(newECUSimCmd())
+	root.AddCommand(newDoIPCmd())
+	root.AddCommand(newAgentCmd())
+	root.AddCommand(newControllerCmd())
+	root.AddCommand(newDevCmd())
+	root.AddCommand(newDemoCmd())
 	return root
 }

@@ -226,12 +226,14 @@ var _ = Describe("The controller Deployment", func() {
 		Expect(pod.Containers).To(HaveLen(1))
 		c := pod.Containers[0]
 		Expect(c.Image).To(Equal("ecufleet:latest"))
-		Expect(c.Args).To(Equal([]string{"controller", "--leader-elect", "--metrics-bind-address", ":8080"}))
+		Expect(c.Args).To(Equal([]string{"controller", "--leader-elect", "--metrics-bind-address", ":8080", "--health-probe-bind-address", ":8081"}))
 		Expect(c.Ports).To(ContainElement(corev1.ContainerPort{Name: "metrics", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}))
-		for _, probe := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe} {
+		Expect(c.Ports).To(ContainElement(corev1.ContainerPort{Name: "health", ContainerPort: 8081, Protocol: corev1.ProtocolTCP}))
+		for probe, path := range map[*corev1.Probe]string{c.LivenessProbe: "/healthz", c.ReadinessProbe: "/readyz"} {
 			Expect(probe).NotTo(BeNil())
 			Expect(probe.HTTPGet).NotTo(BeNil())
-			Expect(probe.HTTPGet.Port.String()).To(Equal("metrics"))
+			Expect(probe.HTTPGet.Path).To(Equal(path))
+			Expect(probe.HTTPGet.Port.String()).To(Equal("health"))
 		}
 		expectLockedDown(pod, c)
 
