@@ -1,7 +1,7 @@
 package doip
 
 import (
-	"context"
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -103,29 +103,69 @@ func TestArbitrationAllSocketsOneSilent(t *testing.T) {
 	}
 }
 
-// A tester busy in a long request counts as alive even though its socket cannot read.
-func TestArbitrationBusySocketCountsAsAlive(t *testing.T) {
-	release := make(chan struct{})
+// A tester whose request is still being served answers the alive check on the same socket:
+// the Server reads that answer while the Handler runs, so the new socket is denied 0x03 and the
+// busy one keeps its request.
+func TestArbitrationBusyTesterAnswersAliveCheck(t *testing.T) {
+	g := newGate()
 	s := echoServer()
-	s.AliveCheckTimeout = 50 * time.Millisecond
-	s.Handler = HandlerFunc(func(ctx context.Context, w ResponseWriter, r *Request) {
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-	})
-	defer close(release)
+	s.Handler, s.AliveCheckTimeout = g, 10*time.Second // the answer ends the wait early
 	addr := startServer(t, s)
+	ctx := testCtx(t)
 	busy := dialRaw(t, addr)
 	busy.activate(0x0E00)
-	busy.send(&DiagnosticMessage{Source: 0x0E00, Target: 0x00E0, Data: []byte{0x31, 0x01}})
-	if _, ok := busy.next().(*DiagnosticACK); !ok {
-		t.Fatal("no ACK")
+	busy.send(diag(0x31, 0x01, 0xFF, 0x00))
+	busy.expectACK()
+	receive(t, g.started, "the busy tester's Handler runs")
+	dialed := make(chan error, 1)
+	go func() {
+		conn, err := (&Client{}).Dial(ctx, addr)
+		if conn != nil {
+			conn.Close()
+		}
+		dialed <- err
+	}()
+	if _, ok := busy.next().(*AliveCheckRequest); !ok {
+		t.Fatal("busy socket was not alive-checked")
 	}
-	_, err := (&Client{}).Dial(testCtx(t), addr)
+	busy.send(&AliveCheckResponse{SourceAddress: 0x0E00})
 	var ae *ActivationError
-	if !errors.As(err, &ae) || ae.Response.Code != ActivationSourceInUse {
-		t.Fatalf("Dial = %v, want denial 0x03 while the first tester's request runs", err)
+	if err := <-dialed; !errors.As(err, &ae) || ae.Response.Code != ActivationSourceInUse {
+		t.Fatalf("Dial = %v, want denial 0x03: the busy tester answered", err)
+	}
+	close(g.release)
+	busy.expectResponse(0x71, 0x01, 0xFF, 0x00)
+}
+
+// The same with a tester that does not answer: being in the middle of a request does not make
+// it alive, so its socket is closed (cancelling its Handler) and the new tester is accepted.
+func TestArbitrationBusySilentTesterLoses(t *testing.T) {
+	g := newGate()
+	defer close(g.release)
+	s := echoServer()
+	s.Handler, s.AliveCheckTimeout = g, 100*time.Millisecond
+	addr := startServer(t, s)
+	ctx := testCtx(t)
+	silent := dialRaw(t, addr)
+	silent.activate(0x0E00)
+	silent.send(diag(0x31, 0x01, 0xFF, 0x00))
+	silent.expectACK()
+	receive(t, g.started, "the silent tester's Handler runs")
+	conn, err := (&Client{}).Dial(ctx, addr)
+	if err != nil {
+		t.Fatalf("Dial = %v, want the silent busy tester's socket taken over", err)
+	}
+	defer conn.Close()
+	if _, ok := silent.next().(*AliveCheckRequest); !ok {
+		t.Fatal("silent socket was not alive-checked")
+	}
+	silent.expectClosed()
+	receive(t, g.cancelled, "the closed socket's Handler sees its context end")
+	if err := conn.Send(ctx, 0x00E0, []byte{0x3E, 0x00}); err != nil {
+		t.Fatalf("new tester: %v", err)
+	}
+	if m, err := conn.Receive(ctx); err != nil || !bytes.Equal(m.Data, []byte{0x7E, 0x00}) {
+		t.Fatalf("new tester's response: %v, %v", m, err)
 	}
 }
 

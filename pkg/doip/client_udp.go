@@ -126,7 +126,7 @@ func (c *Client) Discover(ctx context.Context, broadcastAddr string, q IdentifyQ
 	if local == "" && to.IP.IsLoopback() {
 		local = "127.0.0.1"
 	}
-	pc, err := listenUDP(ctx, "udp4", net.JoinHostPort(local, "0"))
+	pc, err := listenPacket(ctx, "udp4", net.JoinHostPort(local, "0"))
 	if err != nil {
 		return nil, fmt.Errorf("doip: open UDP socket for discovery: %w", err)
 	}
@@ -141,12 +141,15 @@ func (c *Client) Discover(ctx context.Context, broadcastAddr string, q IdentifyQ
 	for {
 		n, from, err := pc.ReadFrom(buf)
 		if err != nil {
+			// Read ctx.Err() once: the socket deadline is the context's, so the context may
+			// expire between two looks, and a deadline reached is the normal end either way.
+			cerr := ctx.Err()
 			var ne net.Error
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+			switch {
+			case errors.Is(cerr, context.DeadlineExceeded), cerr == nil && errors.As(err, &ne) && ne.Timeout():
 				return found, nil
-			}
-			if ctx.Err() != nil {
-				return found, ctx.Err()
+			case cerr != nil:
+				return found, cerr
 			}
 			return found, fmt.Errorf("doip: read discovery answers: %w", err)
 		}

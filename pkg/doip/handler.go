@@ -6,7 +6,9 @@ import (
 )
 
 // Handler answers diagnostic messages on the entity side, like http.Handler, so a simulated ECU
-// or a gateway only writes UDS logic while the Server runs the DoIP protocol around it.
+// or a gateway only writes UDS logic while the Server runs the DoIP protocol around it. The
+// Server calls it for one request of a socket at a time, in arrival order, on a goroutine of
+// that socket's own, while it keeps reading and acknowledging the socket's further messages.
 type Handler interface {
 	ServeDoIP(ctx context.Context, w ResponseWriter, r *Request)
 }
@@ -18,7 +20,7 @@ type HandlerFunc func(ctx context.Context, w ResponseWriter, r *Request)
 func (f HandlerFunc) ServeDoIP(ctx context.Context, w ResponseWriter, r *Request) { f(ctx, w, r) }
 
 // Request is one diagnostic message handed to a Handler after the Server has acknowledged it.
-// Data aliases the socket's read buffer: it is valid until ServeDoIP returns; copy it to keep it.
+// Data is a buffer the Server reuses once ServeDoIP returns: copy it to keep it.
 type Request struct {
 	Source, Target uint16   // tester address and the logical address it was sent to
 	Data           []byte   // UDS bytes

@@ -1,11 +1,13 @@
 package doip
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -167,5 +169,73 @@ func (r *rawConn) waitHangUp() {
 		if _, _, err := r.rd.Next(); err != nil {
 			return
 		}
+	}
+}
+
+// gate is a Handler that holds every request starting with 0x31 until release is closed (or its
+// socket closes), so tests can act while a Handler is running; other requests pass at once.
+// Every request is answered with 0x40 added to the SID, unless its context ended first.
+type gate struct {
+	started   chan struct{} // one value each time a held request starts
+	cancelled chan struct{} // one value each time a held request's context ends
+	release   chan struct{}
+	calls     atomic.Int32 // ServeDoIP calls so far
+	running   atomic.Int32 // ServeDoIP calls in progress
+	overlap   atomic.Bool  // two calls ran at once
+}
+
+func newGate() *gate {
+	return &gate{started: make(chan struct{}, 64), cancelled: make(chan struct{}, 64), release: make(chan struct{})}
+}
+
+// ServeDoIP implements Handler.
+func (g *gate) ServeDoIP(ctx context.Context, w ResponseWriter, r *Request) {
+	g.calls.Add(1)
+	if g.running.Add(1) > 1 {
+		g.overlap.Store(true)
+	}
+	defer g.running.Add(-1)
+	if r.Data[0] == 0x31 {
+		g.started <- struct{}{}
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			g.cancelled <- struct{}{}
+			return
+		}
+	}
+	w.Write(append([]byte{r.Data[0] + 0x40}, r.Data[1:]...))
+}
+
+// receive waits for one value on ch, failing the test if it does not come in time.
+func receive(t testing.TB, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-testCtx(t).Done():
+		t.Fatalf("timed out waiting until %s", what)
+	}
+}
+
+// diag is a diagnostic message from the default tester to the echo entity.
+func diag(data ...byte) *DiagnosticMessage {
+	return &DiagnosticMessage{Source: 0x0E00, Target: 0x00E0, Data: data}
+}
+
+// expectACK reads the next frame and checks it is the positive ACK of a message to the entity.
+func (r *rawConn) expectACK() {
+	r.t.Helper()
+	ack, ok := r.next().(*DiagnosticACK)
+	if !ok || ack.Source != 0x00E0 || ack.Target != 0x0E00 || ack.Code != 0 {
+		r.t.Fatalf("want diagnostic ACK from 0x00E0 to 0x0E00, got %#v", ack)
+	}
+}
+
+// expectResponse reads the next frame and checks it is a diagnostic message carrying data.
+func (r *rawConn) expectResponse(data ...byte) {
+	r.t.Helper()
+	m, ok := r.next().(*DiagnosticMessage)
+	if !ok || m.Source != 0x00E0 || m.Target != 0x0E00 || !bytes.Equal(m.Data, data) {
+		r.t.Fatalf("want response % x, got %#v", data, m)
 	}
 }

@@ -49,6 +49,8 @@ type Server struct {
 	ProtocolVersion  byte          // version written in every header, default Version2012
 	Logger           logr.Logger
 
+	ackCorkDelay time.Duration // how long a corked ACK may wait; 0 means ackCork (tests set it long)
+
 	initOnce   sync.Once
 	ctx        context.Context // cancelled by Shutdown: ends handlers and announcements
 	cancel     context.CancelFunc
@@ -62,9 +64,6 @@ type Server struct {
 	conns       map[*serverConn]struct{}
 	tcpAddr     net.Addr
 }
-
-// serverWriteTimeout bounds one frame write so a tester that stops reading cannot block a socket forever.
-const serverWriteTimeout = 10 * time.Second
 
 func (s *Server) init() {
 	s.initOnce.Do(func() {
@@ -104,7 +103,7 @@ func (s *Server) listenAndServe(addr string, defaultPort int, tlsConfig *tls.Con
 	}
 	host, _, _ := net.SplitHostPort(addr)
 	udpAddr := net.JoinHostPort(host, fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
-	pc, err := listenUDP(context.Background(), "udp", udpAddr)
+	pc, err := ListenPacket(context.Background(), udpAddr)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("doip: listen on UDP %s: %w", udpAddr, err)
@@ -275,6 +274,13 @@ func (s *Server) maxFrameSize() uint32 {
 		return d + 4
 	}
 	return ^uint32(0)
+}
+
+func (s *Server) ackCorkTime() time.Duration {
+	if s.ackCorkDelay > 0 {
+		return s.ackCorkDelay
+	}
+	return ackCork
 }
 
 func (s *Server) version() byte {

@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -32,8 +31,29 @@ func TestServerFramesCoalesced(t *testing.T) {
 	stream = AppendFrame(stream, Version2012, &DiagnosticMessage{Source: 0x0E00, Target: 0x00E0, Data: []byte{0x22, 0xF1, 0x90}})
 	stream = AppendFrame(stream, Version2012, &DiagnosticMessage{Source: 0x0E00, Target: 0x00E0, Data: []byte{0x3E, 0x00}})
 	raw.write(stream)
-	expectActivationACKResponse(t, raw, []byte{0x62, 0xF1, 0x90})
-	expectACKResponse(t, raw, []byte{0x7E, 0x00})
+	if m, ok := raw.next().(*RoutingActivationResponse); !ok || m.Code != ActivationSuccess {
+		t.Fatalf("activation: %#v", m)
+	}
+	// Each message is ACKed on receipt, so the second ACK may come before or after the first
+	// response; each ACK precedes its own response and the responses keep the request order.
+	want := [][]byte{{0x62, 0xF1, 0x90}, {0x7E, 0x00}}
+	acks, answered := 0, 0
+	for answered < len(want) {
+		switch m := raw.next().(type) {
+		case *DiagnosticACK:
+			acks++
+		case *DiagnosticMessage:
+			if answered >= acks || !bytes.Equal(m.Data, want[answered]) {
+				t.Fatalf("response % x after %d ACKs and %d responses, want % x after its ACK", m.Data, acks, answered, want[answered])
+			}
+			answered++
+		default:
+			t.Fatalf("unexpected %#v", m)
+		}
+	}
+	if acks != len(want) {
+		t.Fatalf("%d ACKs for %d requests", acks, len(want))
+	}
 }
 
 func expectActivationACKResponse(t *testing.T, raw *rawConn, resp []byte) {
@@ -46,14 +66,8 @@ func expectActivationACKResponse(t *testing.T, raw *rawConn, resp []byte) {
 
 func expectACKResponse(t *testing.T, raw *rawConn, resp []byte) {
 	t.Helper()
-	ack, ok := raw.next().(*DiagnosticACK)
-	if !ok || ack.Source != 0x00E0 || ack.Target != 0x0E00 || ack.Code != 0 {
-		t.Fatalf("want diagnostic ACK from 0x00E0 to 0x0E00, got %#v", ack)
-	}
-	m, ok := raw.next().(*DiagnosticMessage)
-	if !ok || m.Source != 0x00E0 || m.Target != 0x0E00 || !bytes.Equal(m.Data, resp) {
-		t.Fatalf("want response % x, got %#v", resp, m)
-	}
+	raw.expectACK()
+	raw.expectResponse(resp...)
 }
 
 // TestServerGenericNACKs injects each header fault on a raw socket and checks the NACK code and
@@ -431,18 +445,12 @@ func TestAnnouncementsReachTheConfiguredAddress(t *testing.T) {
 	}
 }
 
-// reusableBroadcastSocket opens a UDP socket on the loopback broadcast address with SO_REUSEADDR,
-// so two entities can share the port and both hear a discovery broadcast on 127.255.255.255.
-func reusableBroadcastSocket(t *testing.T, port string) net.PacketConn {
+// broadcastSocket opens an entity's UDP socket on the loopback broadcast address with
+// ListenPacket, whose SO_REUSEADDR lets two entities share the port and both hear a discovery
+// broadcast on 127.255.255.255.
+func broadcastSocket(t *testing.T, port string) net.PacketConn {
 	t.Helper()
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
-		})
-		return serr
-	}}
-	pc, err := lc.ListenPacket(context.Background(), "udp4", net.JoinHostPort("127.255.255.255", port))
+	pc, err := ListenPacket(testCtx(t), net.JoinHostPort("127.255.255.255", port))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,9 +458,9 @@ func reusableBroadcastSocket(t *testing.T, port string) net.PacketConn {
 }
 
 func TestDiscoverCollectsEveryEntity(t *testing.T) {
-	first := reusableBroadcastSocket(t, "0")
+	first := broadcastSocket(t, "0")
 	port := first.LocalAddr().(*net.UDPAddr).Port
-	second := reusableBroadcastSocket(t, strconv.Itoa(port))
+	second := broadcastSocket(t, strconv.Itoa(port))
 	a, b := echoServer(), echoServer()
 	b.LogicalAddress, b.EID = 0x00E1, [6]byte{9, 9, 9, 9, 9, 9}
 	serveOn(t, a, nil, first)

@@ -3,7 +3,6 @@ package ecusim
 import (
 	"net"
 	"sync/atomic"
-	"syscall"
 )
 
 // pausableListener closes every socket accepted while the simulator is paused, so a paused
@@ -45,15 +44,3 @@ func (p *countingPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		}
 	}
 }
-
-// broadcastListenConfig sets SO_BROADCAST, which Linux requires before the simulator's UDP
-// socket may send vehicle announcements to a broadcast address.
-var broadcastListenConfig = net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-	var serr error
-	if err := c.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_BROADCAST, 1)
-	}); err != nil {
-		return err
-	}
-	return serr
-}}

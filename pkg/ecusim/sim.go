@@ -112,7 +112,7 @@ func (s *Sim) Start(ctx context.Context) error {
 	}
 	host, _, _ := net.SplitHostPort(s.set.listen)
 	udpAddr := net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
-	pc, err := broadcastListenConfig.ListenPacket(ctx, "udp", udpAddr)
+	pc, err := doip.ListenPacket(ctx, udpAddr)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("ecusim: listen on UDP %s: %w; is another ECU simulator or DoIP entity using the port?", udpAddr, err)

@@ -223,16 +223,9 @@ func TestResponsePending(t *testing.T) {
 
 func TestDelayCausesP2Timeout(t *testing.T) {
 	s := startSim(t, Config{UDS: UDS{Delays: []DelayRule{{Request: "22 F1 97", Delay: "3s"}}}})
-	// pkg/doip's Server runs the handler on the socket's read loop, so the next request is
-	// acknowledged only once the delayed answer went out: wait longer than the delay for it.
-	conn, err := (&doip.Client{AckTimeout: testTimeout}).Dial(testContext(t), s.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c := uds.NewClient(conn, DefaultLogicalAddress)
+	c := uds.NewClient(dial(t, s), DefaultLogicalAddress)
 	c.P2 = 200 * time.Millisecond
-	_, err = c.Request(testContext(t), []byte{0x22, 0xF1, 0x97})
+	_, err := c.Request(testContext(t), []byte{0x22, 0xF1, 0x97})
 	var te *uds.TimeoutError
 	if !errors.As(err, &te) || te.Timer != uds.TimerP2 {
 		t.Fatalf("got %v, want a P2 timeout", err)
@@ -240,6 +233,65 @@ func TestDelayCausesP2Timeout(t *testing.T) {
 	// The late 62 F1 97 arrives first and is discarded: it does not answer 22 F1 90.
 	c.P2 = testTimeout
 	expect(t, c, "22 F1 90", "62 F1 90 "+hexOf(DefaultVIN))
+}
+
+// A request sent while a delayed answer is pending is acknowledged at once, as ISO 13400-2
+// wants, and answered after the delayed one: the simulator serves a socket's requests in order.
+// Both requests leave in one write, so the second is in the entity's hands long before the
+// delay ends; the frames must then come as ACK, ACK, delayed answer, second answer.
+func TestRequestDuringDelayIsACKedAndAnsweredInOrder(t *testing.T) {
+	s := startSim(t, Config{UDS: UDS{Delays: []DelayRule{{Request: "22 F1 97", Delay: "2s"}}}})
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(testTimeout))
+	rd := doip.NewReader(nc, 0)
+	next := func() doip.Message {
+		t.Helper()
+		h, p, err := rd.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := doip.NewMessage(h.Type)
+		if err == nil {
+			err = m.UnmarshalPayload(p)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	write := func(ms ...doip.Message) {
+		t.Helper()
+		var b []byte
+		for _, m := range ms {
+			b = doip.AppendFrame(b, doip.Version2012, m)
+		}
+		if _, err := nc.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(&doip.RoutingActivationRequest{SourceAddress: doip.DefaultTesterAddress})
+	if m, ok := next().(*doip.RoutingActivationResponse); !ok || m.Code != doip.ActivationSuccess {
+		t.Fatalf("routing activation: %#v", m)
+	}
+	request := func(data ...byte) doip.Message {
+		return &doip.DiagnosticMessage{Source: doip.DefaultTesterAddress, Target: DefaultLogicalAddress, Data: data}
+	}
+	write(request(0x22, 0xF1, 0x97), request(0x22, 0xF1, 0x90))
+	for i := range 2 {
+		if m, ok := next().(*doip.DiagnosticACK); !ok {
+			t.Fatalf("frame %d: %#v, want the diagnostic ACK of request %d", i+1, m, i+1)
+		}
+	}
+	for _, want := range []string{"62 F1 97 " + hexOf("ECUFLEET SIM"), "62 F1 90 " + hexOf(DefaultVIN)} {
+		m, ok := next().(*doip.DiagnosticMessage)
+		if !ok || uds.FormatHex(m.Data) != want {
+			t.Fatalf("got %#v, want the answer %s", m, want)
+		}
+	}
 }
 
 func TestResetBootAndReconnect(t *testing.T) {

@@ -1,0 +1,82 @@
+package doip
+
+import "time"
+
+// serverWriteTimeout bounds one frame write so a tester that stops reading cannot block a socket forever.
+const serverWriteTimeout = 10 * time.Second
+
+// ackCork is how long a diagnostic ACK may wait for the handler's first response, so a fast
+// handler's ACK and response leave in one TCP write (one syscall, one segment) while a slow
+// handler's ACK still goes out far within the 50 ms ISO 13400-2 allows.
+const ackCork = time.Millisecond
+
+// queueACK sends a positive diagnostic ACK from source to target. With cork (the socket's
+// worker is idle, so the Handler is about to run) the ACK waits in the write buffer and leaves
+// with the Handler's first response, when the Handler returns, or after ackCork, whichever
+// comes first; any other frame written meanwhile takes it along, ahead of itself.
+func (c *serverConn) queueACK(source, target uint16, cork bool) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = appendAck(Header{Version: c.s.version(), Type: TypeDiagnosticACK, Length: 5}.Marshal(c.wbuf), source, target, 0, nil)
+	if !cork {
+		return c.writeBuffered(time.Now().Add(serverWriteTimeout))
+	}
+	wait := c.s.ackCorkTime()
+	if c.flusher == nil {
+		c.flusher = time.AfterFunc(wait, func() { c.flush() })
+	} else {
+		c.flusher.Reset(wait)
+	}
+	return nil
+}
+
+// flush writes whatever is buffered (a corked ACK).
+func (c *serverConn) flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeBuffered(time.Now().Add(serverWriteTimeout))
+}
+
+// writeMsg sends one frame (after any corked ACK) with a single write.
+func (c *serverConn) writeMsg(m Message) error {
+	return c.writeMsgDeadline(m, time.Now().Add(serverWriteTimeout))
+}
+
+func (c *serverConn) writeMsgDeadline(m Message, deadline time.Time) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = AppendFrame(c.wbuf, c.s.version(), m)
+	return c.writeBuffered(deadline)
+}
+
+// writeFinal sends a frame after which the socket closes (a generic NACK that closes, a
+// routing activation denial that closes, diagnostic NACK 0x02) and closes it before releasing
+// the write lock, so no response of a Handler still running can follow that frame.
+func (c *serverConn) writeFinal(m Message) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = AppendFrame(c.wbuf, c.s.version(), m)
+	c.writeBuffered(time.Now().Add(serverWriteTimeout))
+	c.close()
+}
+
+// writeBuffered sends the write buffer in one write; the caller holds wmu. A failed write
+// closes the socket: a frame written in part leaves the stream out of sync.
+func (c *serverConn) writeBuffered(deadline time.Time) error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	if c.flusher != nil {
+		c.flusher.Stop()
+	}
+	c.nc.SetWriteDeadline(deadline)
+	_, err := c.nc.Write(c.wbuf)
+	c.wbuf = c.wbuf[:0]
+	if cap(c.wbuf) > initialReadBuffer {
+		c.wbuf = nil // do not pin one large response's buffer for the socket's lifetime
+	}
+	if err != nil {
+		c.close()
+	}
+	return err
+}
