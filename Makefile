@@ -74,6 +74,9 @@ e2e: envtest-bins ## The end-to-end tests alone (real processes; part of make te
 bench-doip: ## DoIP encode/decode and round-trip benchmarks.
 	go test ./pkg/doip -run '^$$' -bench . -benchmem -count 5
 
+bench-scheduler: envtest-bins ## Scheduler throughput and latency against raw status writes, on a real API server.
+	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$(K8S_ASSETS)} go test ./controllers/ -run '^$$' -bench BenchmarkScheduler -benchtime 1x -timeout 20m
+
 demo: build envtest-bins ## The main job on a local embedded control plane.
 	$(BIN)/ecufleet demo
 

@@ -1,0 +1,84 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+)
+
+// +kubebuilder:rbac:groups=diag.ecufleet.io,resources=diagnosticagents,verbs=get;list;watch
+// +kubebuilder:rbac:groups=diag.ecufleet.io,resources=diagnosticagents/status,verbs=patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=ecufleet-system,resources=leases,verbs=get;list;watch
+
+// AgentReconciler publishes each DiagnosticAgent's Ready condition from its heartbeat Lease and
+// wakes up when the Lease would expire, so that a lost agent shows within moments of expiry.
+type AgentReconciler struct {
+	client client.Client
+	leases client.Reader
+	opts   Options
+}
+
+// Reconcile sets one agent's Ready condition (LeaseRenewed, LeaseExpired, NoLease).
+func (r *AgentReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	var agent diagv1.DiagnosticAgent
+	if err := r.client.Get(ctx, req.NamespacedName, &agent); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if agent.DeletionTimestamp != nil {
+		return reconcile.Result{}, nil
+	}
+	now := r.opts.Clock.Now()
+	h, err := agentLiveness(ctx, r.leases, r.opts.LeaseNamespace, &agent, now)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	updated := agent.DeepCopy()
+	status := metav1.ConditionFalse
+	if h.live {
+		status = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&updated.Status.Conditions, metav1.Condition{
+		Type: diagv1.ConditionReady, Status: status, Reason: h.reason, Message: h.message,
+		ObservedGeneration: agent.Generation, LastTransitionTime: metav1.NewTime(now),
+	})
+	if !equality.Semantic.DeepEqual(agent.Status, updated.Status) {
+		err := r.client.Status().Patch(ctx, updated, client.MergeFromWithOptions(&agent, client.MergeFromWithOptimisticLock{}))
+		switch {
+		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+			// The agent wrote its status meanwhile; its update event brings us back.
+			return reconcile.Result{}, nil
+		case err != nil:
+			return reconcile.Result{}, fmt.Errorf("writing the Ready condition of DiagnosticAgent %s: %w", agent.Name, err)
+		}
+	}
+	if !h.live {
+		return reconcile.Result{}, nil
+	}
+	return reconcile.Result{RequeueAfter: max(h.expiry.Sub(now), minWake) + expiryMargin}, nil
+}
+
+// setup registers the agent controller: every agent, and the agent named like a Lease that
+// appears, disappears, expires or comes back.
+func (r *AgentReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("diagnosticagent-liveness").
+		For(&diagv1.DiagnosticAgent{}).
+		WatchesRawSource(source.Kind(leaseCache, &coordinationv1.Lease{},
+			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, l *coordinationv1.Lease) []reconcile.Request {
+				return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: l.Name}}}
+			}), leaseTransitions(r.opts.Clock))).
+		Complete(r)
+}

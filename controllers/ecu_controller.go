@@ -1,0 +1,153 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+)
+
+// +kubebuilder:rbac:groups=diag.ecufleet.io,resources=ecus,verbs=get;list;watch
+// +kubebuilder:rbac:groups=diag.ecufleet.io,resources=ecus/status,verbs=patch
+// +kubebuilder:rbac:groups=diag.ecufleet.io,resources=diagnosticagents,verbs=get;list;watch
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=ecufleet-system,resources=leases,verbs=get;list;watch
+
+// ECUReconciler rolls an ECU's status up for `kubectl get ecu`: the Ready condition (reachable
+// and served by a live agent), the agent that serves it, the hex logical address and the
+// observed generation. It never touches the lock (activeJob) nor queuedJobs: the scheduler
+// owns those.
+type ECUReconciler struct {
+	client client.Client
+	leases client.Reader
+	opts   Options
+
+	mu    sync.Mutex
+	ready map[types.NamespacedName]bool // for ecufleet_ecus_ready
+}
+
+// Reconcile computes one ECU's roll-up and patches it when it changed. The patch carries the
+// ECU's resourceVersion, because conditions is a list shared with the agent's prober: a stale
+// copy must never overwrite a newer Reachable.
+func (r *ECUReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	var ecu diagv1.ECU
+	if err := r.client.Get(ctx, req.NamespacedName, &ecu); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.setReady(req.NamespacedName, false, true)
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, err
+	}
+	now := r.opts.Clock.Now()
+	f, err := loadFleet(ctx, r.client, r.leases, r.opts.LeaseNamespace, now)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	rd := assessECU(&ecu, f)
+	updated := ecu.DeepCopy()
+	st := &updated.Status
+	st.LogicalAddressHex = fmt.Sprintf("0x%04X", ecu.Spec.LogicalAddress)
+	st.Agent = servingAgent(st.Agent, rd.agents)
+	st.ObservedGeneration = ecu.Generation
+	status := metav1.ConditionFalse
+	if rd.ready {
+		status = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type: diagv1.ConditionReady, Status: status, Reason: rd.reason, Message: rd.message,
+		ObservedGeneration: ecu.Generation, LastTransitionTime: metav1.NewTime(now),
+	})
+	if !equality.Semantic.DeepEqual(ecu.Status, updated.Status) {
+		err := r.client.Status().Patch(ctx, updated, client.MergeFromWithOptions(&ecu, client.MergeFromWithOptimisticLock{}))
+		switch {
+		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+			// The ECU changed under us; its update event brings us back with the new copy.
+			return reconcile.Result{}, nil
+		case err != nil:
+			return reconcile.Result{}, fmt.Errorf("writing the status of ECU %s: %w", req, err)
+		}
+	}
+	r.setReady(req.NamespacedName, rd.ready, false)
+	return reconcile.Result{RequeueAfter: untilFirstExpiry(rd.agents, now)}, nil
+}
+
+// untilFirstExpiry is how long until the first of the agents' Leases runs out (0: none), so
+// that an ECU stops being Ready within moments of losing its agent.
+func untilFirstExpiry(agents []*agentView, now time.Time) time.Duration {
+	var first time.Time
+	for _, a := range agents {
+		if first.IsZero() || a.health.expiry.Before(first) {
+			first = a.health.expiry
+		}
+	}
+	if first.IsZero() {
+		return 0
+	}
+	return max(first.Sub(now), minWake) + expiryMargin
+}
+
+// expiryMargin lands a timer just after a Lease expiry rather than on it.
+const expiryMargin = 50 * time.Millisecond
+
+// setReady updates ecufleet_ecus_ready.
+func (r *ECUReconciler) setReady(key types.NamespacedName, ready, gone bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ready == nil {
+		r.ready = map[types.NamespacedName]bool{}
+	}
+	if gone {
+		delete(r.ready, key)
+	} else {
+		r.ready[key] = ready
+	}
+	n := 0
+	for _, ok := range r.ready {
+		if ok {
+			n++
+		}
+	}
+	ecusReadyMetric.Set(float64(n))
+}
+
+// setup registers the ECU controller: every ECU, again on every agent or Lease change.
+func (r *ECUReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) error {
+	allECUs := func(ctx context.Context) []reconcile.Request {
+		var list diagv1.ECUList
+		if err := r.client.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing ECUs after an agent change")
+			return nil
+		}
+		out := make([]reconcile.Request, 0, len(list.Items))
+		for i := range list.Items {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+		return out
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("ecu-rollup").
+		For(&diagv1.ECU{}).
+		Watches(&diagv1.DiagnosticAgent{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
+			return allECUs(ctx)
+		}), builder.WithPredicates(agentChanged())).
+		WatchesRawSource(source.Kind(leaseCache, &coordinationv1.Lease{},
+			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, _ *coordinationv1.Lease) []reconcile.Request {
+				return allECUs(ctx)
+			}), leaseTransitions(r.opts.Clock))).
+		Complete(r)
+}

@@ -1,0 +1,83 @@
+package controllers
+
+import (
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/util/resourceversion"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// freshCopies keeps the objects the scheduler wrote (or read live after a conflict) until its
+// cache has caught up, so that a pass never decides on state older than its own last write.
+// It is only an accelerator: correctness rests on the resourceVersion preconditions, and a
+// restarted controller, which starts with an empty freshCopies, reads a consistent cache.
+type freshCopies struct {
+	mu   sync.Mutex
+	objs map[freshKey]client.Object
+}
+
+// freshKey names an object of one Go type.
+type freshKey struct {
+	kind string
+	key  client.ObjectKey
+}
+
+func keyOf(obj client.Object) freshKey {
+	return freshKey{kind: fmt.Sprintf("%T", obj), key: client.ObjectKeyFromObject(obj)}
+}
+
+// remember records an object just returned by the API server.
+func (f *freshCopies) remember(obj client.Object) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.objs == nil {
+		f.objs = map[freshKey]client.Object{}
+	}
+	f.objs[keyOf(obj)] = obj.DeepCopyObject().(client.Object)
+}
+
+// newest returns the remembered copy when it is newer than the cached object, else the cached
+// object, and forgets copies the cache has caught up with. Resource versions are compared as
+// the API server's comparable integers; one that is not (another storage) makes the cache win.
+// Both kinds of object are shared: callers read them and copy before changing anything.
+func newest[T client.Object](f *freshCopies, cached T) T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := keyOf(cached)
+	remembered, ok := f.objs[k]
+	if !ok {
+		return cached
+	}
+	if cmp, err := resourceversion.CompareResourceVersion(remembered.GetResourceVersion(), cached.GetResourceVersion()); err == nil && cmp > 0 {
+		return remembered.(T) // read-only, like the cache's objects
+	}
+	delete(f.objs, k)
+	return cached
+}
+
+// forgetAbsent drops remembered objects of one kind and namespace that are not in present
+// (deleted objects), so that the map does not grow.
+func (f *freshCopies) forgetAbsent(sample client.Object, namespace string, present map[string]bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	kind := fmt.Sprintf("%T", sample)
+	for k := range f.objs {
+		if k.kind == kind && k.key.Namespace == namespace && !present[k.key.Name] {
+			delete(f.objs, k)
+		}
+	}
+}
+
+// rememberedOf returns the remembered objects of one kind, in any namespace, to be read only.
+func rememberedOf[T client.Object](f *freshCopies) []T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []T
+	for _, o := range f.objs {
+		if t, ok := o.(T); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}

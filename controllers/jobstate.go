@@ -1,0 +1,131 @@
+package controllers
+
+import (
+	"slices"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+)
+
+// retryReasons are the infrastructure faults after which an attempt may be retried
+// (spec.backoffLimit); a failed expectation is never retried.
+var retryReasons = []string{diagv1.ReasonAgentLost, diagv1.ReasonAgentRestarted, diagv1.ReasonEcuUnreachable}
+
+// isFinal reports whether a job has ended for good. A Failed phase that the agent wrote with a
+// retryable reason is not final until the controller has decided between retry and failure.
+func isFinal(j *diagv1.DiagnosticJob) bool {
+	return isFinalStatus(&j.Status)
+}
+
+// isFinalStatus is isFinal for a status on its own (conditions are derived from one).
+func isFinalStatus(st *diagv1.DiagnosticJobStatus) bool {
+	switch st.Phase {
+	case diagv1.JobSucceeded, diagv1.JobCancelled:
+		return true
+	case diagv1.JobFailed:
+		return !slices.Contains(retryReasons, st.Reason)
+	}
+	return false
+}
+
+// awaitsRetryDecision reports an attempt the agent ended with a retryable failure.
+func awaitsRetryDecision(j *diagv1.DiagnosticJob) bool {
+	return j.Status.Phase == diagv1.JobFailed && slices.Contains(retryReasons, j.Status.Reason)
+}
+
+// isBound reports whether the job's status claims an ECU or an agent for the current attempt.
+func isBound(j *diagv1.DiagnosticJob) bool {
+	return !isFinal(j) && (j.Status.ECU != "" || j.Status.Agent != "")
+}
+
+// isDeleting reports whether the job has been deleted and waits only for finalizers.
+func isDeleting(j *diagv1.DiagnosticJob) bool {
+	return j.DeletionTimestamp != nil
+}
+
+// isGone reports whether a deleted job no longer needs anything from ecufleet: the API server
+// removes it as soon as its other finalizers (if any) are gone.
+func isGone(j *diagv1.DiagnosticJob) bool {
+	return isDeleting(j) && !controllerutil.ContainsFinalizer(j, diagv1.JobFinalizer)
+}
+
+// isWaiting reports whether the job wants an ECU now: unfinished, unbound, not deleted.
+func isWaiting(j *diagv1.DiagnosticJob) bool {
+	return !isFinal(j) && !isBound(j) && !isDeleting(j)
+}
+
+// backoffLimit is spec.backoffLimit with its API default.
+func backoffLimit(j *diagv1.DiagnosticJob) int32 {
+	if j.Spec.BackoffLimit == nil {
+		return 0
+	}
+	return *j.Spec.BackoffLimit
+}
+
+// finishTime is when a final job ended: completionTime, else the time its final condition was set.
+func finishTime(j *diagv1.DiagnosticJob) (time.Time, bool) {
+	if j.Status.CompletionTime != nil {
+		return j.Status.CompletionTime.Time, true
+	}
+	for _, t := range []string{diagv1.ConditionComplete, diagv1.ConditionFailed} {
+		if c := meta.FindStatusCondition(j.Status.Conditions, t); c != nil && c.Status == metav1.ConditionTrue {
+			return c.LastTransitionTime.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// deriveJobConditions sets the Scheduled, Complete and Failed conditions from phase and reason,
+// so that they can never disagree with the phase, whoever wrote it.
+func deriveJobConditions(st *diagv1.DiagnosticJobStatus, generation int64, now time.Time) {
+	reason := st.Reason
+	if reason == "" {
+		reason = string(st.Phase)
+		if reason == "" {
+			reason = diagv1.ReasonQueued
+		}
+	}
+	set := func(t string, s metav1.ConditionStatus, r, msg string) {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type: t, Status: s, Reason: r, Message: msg,
+			ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now),
+		})
+	}
+	switch {
+	case st.Phase == diagv1.JobScheduled || st.Phase == diagv1.JobRunning:
+		// A fixed message: the agent rewrites status.message while it runs, and the condition
+		// must not change (and cost a write) each time it does.
+		set(diagv1.ConditionScheduled, metav1.ConditionTrue, diagv1.ReasonScheduled, "Bound to ECU "+st.ECU+" and agent "+st.Agent)
+		removeFinalConditions(st)
+	case st.Phase == diagv1.JobSucceeded:
+		set(diagv1.ConditionScheduled, metav1.ConditionFalse, reason, "The job finished")
+		set(diagv1.ConditionComplete, metav1.ConditionTrue, reason, st.Message)
+		meta.RemoveStatusCondition(&st.Conditions, diagv1.ConditionFailed)
+	case isFinalStatus(st):
+		set(diagv1.ConditionScheduled, metav1.ConditionFalse, reason, "The job finished")
+		set(diagv1.ConditionFailed, metav1.ConditionTrue, reason, st.Message)
+		meta.RemoveStatusCondition(&st.Conditions, diagv1.ConditionComplete)
+	default:
+		set(diagv1.ConditionScheduled, metav1.ConditionFalse, reason, st.Message)
+		removeFinalConditions(st)
+	}
+}
+
+// removeFinalConditions drops Complete and Failed from a job that runs again.
+func removeFinalConditions(st *diagv1.DiagnosticJobStatus) {
+	meta.RemoveStatusCondition(&st.Conditions, diagv1.ConditionComplete)
+	meta.RemoveStatusCondition(&st.Conditions, diagv1.ConditionFailed)
+}
+
+// scheduledAt is when the current attempt was scheduled, while the job holds its ECU.
+func scheduledAt(j *diagv1.DiagnosticJob) (time.Time, bool) {
+	c := meta.FindStatusCondition(j.Status.Conditions, diagv1.ConditionScheduled)
+	if c == nil || c.Status != metav1.ConditionTrue {
+		return time.Time{}, false
+	}
+	return c.LastTransitionTime.Time, true
+}

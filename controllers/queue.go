@@ -1,0 +1,86 @@
+package controllers
+
+import (
+	"cmp"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+)
+
+// queueOrder is the order of every ECU queue: higher priority first, then older (creation
+// time), then by name, so that the order is total and the same after a controller restart.
+func queueOrder(a, b *diagv1.DiagnosticJob) int {
+	if c := cmp.Compare(b.Spec.Priority, a.Spec.Priority); c != 0 {
+		return c
+	}
+	if c := a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Name, b.Name)
+}
+
+// candidateECUs returns the ECUs a job may run on (ecuRef: that one; ecuSelector: every
+// matching ECU of the namespace), by name; when there are none it says why, with a reason.
+func candidateECUs(j *diagv1.DiagnosticJob, ecus []*diagv1.ECU) (out []*diagv1.ECU, reason, message string) {
+	if ref := j.Spec.ECURef; ref != nil {
+		for _, e := range ecus {
+			if e.Name == ref.Name {
+				return []*diagv1.ECU{e}, "", ""
+			}
+		}
+		return nil, diagv1.ReasonEcuNotFound, fmt.Sprintf("ECU %s does not exist in namespace %s; create it or fix spec.ecuRef", ref.Name, j.Namespace)
+	}
+	sel := labels.Nothing()
+	if j.Spec.ECUSelector != nil {
+		var err error
+		if sel, err = metav1.LabelSelectorAsSelector(j.Spec.ECUSelector); err != nil {
+			return nil, diagv1.ReasonNoMatchingEcu, fmt.Sprintf("Invalid spec.ecuSelector: %v", err)
+		}
+	}
+	for _, e := range ecus {
+		if sel.Matches(labels.Set(e.Labels)) {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		return nil, diagv1.ReasonNoMatchingEcu, fmt.Sprintf("No ECU in namespace %s matches spec.ecuSelector", j.Namespace)
+	}
+	return out, "", ""
+}
+
+// ecuQueues is every ECU queue of a namespace: the waiting jobs that may use each ECU, in
+// queue order, and each job's 1-based position in each of them.
+type ecuQueues struct {
+	jobs map[string][]*diagv1.DiagnosticJob // ECU name -> queue
+	pos  map[string]map[string]int32        // ECU name -> job name -> position
+}
+
+// buildQueues puts each job (already in queue order) into the queue of every ECU it may use.
+func buildQueues(ordered []*diagv1.DiagnosticJob, ecus []*diagv1.ECU) ecuQueues {
+	q := ecuQueues{jobs: map[string][]*diagv1.DiagnosticJob{}, pos: map[string]map[string]int32{}}
+	for _, j := range ordered {
+		cands, _, _ := candidateECUs(j, ecus)
+		for _, e := range cands {
+			q.jobs[e.Name] = append(q.jobs[e.Name], j)
+			if q.pos[e.Name] == nil {
+				q.pos[e.Name] = map[string]int32{}
+			}
+			q.pos[e.Name][j.Name] = int32(len(q.jobs[e.Name]))
+		}
+	}
+	return q
+}
+
+// bestPosition is a job's place in the queue of the ECU where it is closest to the head
+// (ties: the ECU first by name), or 0 when it is in no queue.
+func (q ecuQueues) bestPosition(j *diagv1.DiagnosticJob, cands []*diagv1.ECU) (pos int32, ecu *diagv1.ECU) {
+	for _, e := range cands {
+		if p, ok := q.pos[e.Name][j.Name]; ok && (pos == 0 || p < pos) {
+			pos, ecu = p, e
+		}
+	}
+	return pos, ecu
+}

@@ -1,0 +1,164 @@
+package controllers
+
+import (
+	"context"
+	"maps"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+)
+
+// +kubebuilder:rbac:groups=diag.ecufleet.io,resources=diagnosticjobs,verbs=get;list;watch;patch;delete
+// +kubebuilder:rbac:groups=diag.ecufleet.io,resources=diagnosticjobs/status,verbs=patch
+// +kubebuilder:rbac:groups=diag.ecufleet.io,resources=ecus,verbs=get;list;watch
+// +kubebuilder:rbac:groups=diag.ecufleet.io,resources=ecus/status,verbs=patch
+// +kubebuilder:rbac:groups=diag.ecufleet.io,resources=diagnosticagents,verbs=get;list;watch
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=ecufleet-system,resources=leases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SchedulerReconciler runs the claim protocol: one pass per namespace (the request's Namespace;
+// its Name is empty) derives every ECU queue from the cache, ends attempts, releases locks and
+// starts queue heads. One pass at a time, so that two passes never race for an ECU.
+type SchedulerReconciler struct {
+	client    client.Client
+	apiReader client.Reader // live reads after a conflict, bypassing the cache
+	leases    client.Reader
+	recorder  events.EventRecorder
+	opts      Options
+	fresh     freshCopies
+
+	mu sync.Mutex
+	// nextQueueFlush is, per namespace, the earliest time queue positions may be rewritten.
+	nextQueueFlush map[string]time.Time
+	// depthSeries is, per namespace, the ECUs with an ecufleet_queue_depth series.
+	depthSeries map[string]map[string]bool
+}
+
+// Reconcile runs one scheduling pass over req.Namespace. The phases run in this order, each on
+// the snapshot as the previous ones left it; see docs/architecture.md for why.
+func (r *SchedulerReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	p, err := r.newPass(ctx, req.Namespace)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	for _, phase := range []func(context.Context){
+		p.endAttempts,   // deadlines, retryable failures, lost agents, suspended runs
+		p.finishJobs,    // conditions and metrics of finished jobs, TTL deletion
+		p.releaseLocks,  // locks whose holder finished, vanished or never bound
+		p.schedule,      // lock free ECUs for their queue heads, then bind the jobs
+		p.syncJobMeta,   // agent label, finalizer and deadline start of every job
+		p.publishQueues, // phase, reason, queue position of waiting jobs; queuedJobs
+	} {
+		phase(ctx)
+	}
+	after, err := p.result()
+	return reconcile.Result{RequeueAfter: after}, err
+}
+
+// setup registers the scheduler with the manager: one controller keyed by namespace, fed by
+// jobs, ECUs, agents and Leases.
+func (r *SchedulerReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) error {
+	toNamespace := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace()}}}
+	})
+	everyNamespace := func(ctx context.Context) []reconcile.Request {
+		return ecuNamespaces(ctx, r.client)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("diagnosticjob-scheduler").
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: 1,
+			// One key holds a whole namespace: a failing write must not push every job of
+			// it into an exponential backoff of many minutes.
+			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, maxRetryDelay),
+		}).
+		Watches(&diagv1.DiagnosticJob{}, toNamespace).
+		Watches(&diagv1.ECU{}, toNamespace).
+		Watches(&diagv1.DiagnosticAgent{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
+			return everyNamespace(ctx)
+		}), builder.WithPredicates(agentChanged())).
+		WatchesRawSource(source.Kind(leaseCache, &coordinationv1.Lease{},
+			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, _ *coordinationv1.Lease) []reconcile.Request {
+				return everyNamespace(ctx)
+			}), leaseTransitions(r.opts.Clock))).
+		Complete(r)
+}
+
+// maxRetryDelay caps the backoff of a namespace whose pass keeps failing.
+const maxRetryDelay = 10 * time.Second
+
+// ecuNamespaces lists the namespaces that have ECUs: an agent's change can only matter there.
+func ecuNamespaces(ctx context.Context, c client.Reader) []reconcile.Request {
+	var list diagv1.ECUList
+	if err := c.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing ECUs to find the namespaces to schedule")
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []reconcile.Request
+	for i := range list.Items {
+		if ns := list.Items[i].Namespace; !seen[ns] {
+			seen[ns] = true
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns}})
+		}
+	}
+	return out
+}
+
+// agentChanged passes the agent updates that can change scheduling or ECU readiness (labels,
+// spec, deletion, Ready), not the agent's own frequent status writes (runningJobs).
+func agentChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, n := e.ObjectOld.(*diagv1.DiagnosticAgent), e.ObjectNew.(*diagv1.DiagnosticAgent)
+		return o.Generation != n.Generation ||
+			!maps.Equal(o.Labels, n.Labels) ||
+			(o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil) ||
+			meta.IsStatusConditionTrue(o.Status.Conditions, diagv1.ConditionReady) != meta.IsStatusConditionTrue(n.Status.Conditions, diagv1.ConditionReady)
+	}}
+}
+
+// leaseTransitions passes Lease creations, deletions and the updates that turn an agent from
+// live to lost or back; routine renewals are ignored.
+func leaseTransitions(clock Clock) predicate.TypedPredicate[*coordinationv1.Lease] {
+	return predicate.TypedFuncs[*coordinationv1.Lease]{UpdateFunc: func(e event.TypedUpdateEvent[*coordinationv1.Lease]) bool {
+		return leaseLivenessChanged(e.ObjectOld, e.ObjectNew, clock.Now())
+	}}
+}
+
+// observeFinish records the metrics and the Event of a job that just got its final condition;
+// before is the job as it was, to know when its last attempt was scheduled.
+func (r *SchedulerReconciler) observeFinish(before, after *diagv1.DiagnosticJob) {
+	jobsFinishedMetric.WithLabelValues(string(after.Status.Phase)).Inc()
+	r.recorder.Eventf(after, nil, eventType(after.Status.Phase == diagv1.JobSucceeded), string(after.Status.Phase), "Finish",
+		"%s (%s): %s", after.Status.Phase, after.Status.Reason, after.Status.Message)
+	start, scheduled := scheduledAt(before)
+	end, finished := finishTime(after)
+	if scheduled && finished {
+		jobRunMetric.Observe(end.Sub(start).Seconds())
+	}
+}
+
+// eventType maps good news to Normal and bad news to Warning.
+func eventType(good bool) string {
+	if good {
+		return "Normal"
+	}
+	return "Warning"
+}

@@ -1,0 +1,217 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+)
+
+// firstScheduledAnnotation on a job keeps the time of its first scheduling, from which
+// activeDeadlineSeconds counts across agent-loss retries; suspension removes it (the clock
+// restarts on resume, as for Kubernetes Jobs).
+const firstScheduledAnnotation = diagv1.GroupName + "/first-scheduled"
+
+// endAttempts ends the attempts that cannot go on: past the deadline, failed retryably, on a
+// lost agent, or suspended (once the agent has cancelled). It decides for every job first and
+// then writes, in parallel, for those that need it.
+func (p *pass) endAttempts(ctx context.Context) {
+	var ends []func()
+	for _, j := range p.sortedJobs(func(j *diagv1.DiagnosticJob) bool { return !isFinal(j) && !isDeleting(j) }) {
+		if end := p.attemptEnd(ctx, j); end != nil {
+			ends = append(ends, end)
+		}
+	}
+	runParallel(p.r.opts.WriteParallelism, ends, func(end func()) { end() })
+}
+
+// attemptEnd returns the writes that end a job's attempt now, or nil (after asking to be woken
+// when its deadline or its agent's Lease runs out).
+func (p *pass) attemptEnd(ctx context.Context, j *diagv1.DiagnosticJob) func() {
+	agentLive := p.fleet.live(j.Status.Agent)
+	if due, ok := deadline(j); ok {
+		if j.Status.Phase == diagv1.JobRunning && agentLive {
+			// The agent enforces the same deadline and closes its connection before it
+			// reports; the controller is the backstop for an agent that does not.
+			due = due.Add(deadlineGrace)
+		}
+		if !p.now.Before(due) {
+			return func() { p.failDeadline(ctx, j) }
+		}
+		p.wakeAt(due)
+	}
+	switch {
+	case awaitsRetryDecision(j):
+		return func() {
+			p.retryOrFail(ctx, j, j.Status.Reason, fmt.Sprintf("agent %s reported: %s", j.Status.Agent, j.Status.Message))
+		}
+	case !isBound(j):
+		return nil
+	case j.Status.Reason == diagv1.ReasonSuspended || j.Spec.Suspend && p.suspendDone(j, agentLive):
+		// Reason Suspended on a bound job is the agent's acknowledgement of a cancel, which
+		// ends the attempt even if spec.suspend was cleared meanwhile.
+		return func() { p.suspendAttempt(ctx, j) }
+	case !agentLive:
+		return func() { p.retryOrFail(ctx, j, diagv1.ReasonAgentLost, p.agentLostMessage(j.Status.Agent)) }
+	}
+	p.wakeAt(p.fleet.agents[j.Status.Agent].health.expiry)
+	return nil
+}
+
+// deadlineGrace is how long after activeDeadlineSeconds the controller lets a live agent end
+// a running attempt itself.
+const deadlineGrace = 2 * time.Second
+
+// suspendDone reports whether the attempt of a suspended job can end without an agent still
+// talking to the ECU: the agent has not started it (Scheduled: it refuses to start a suspended
+// job), it has removed the finalizer, or it is lost.
+func (p *pass) suspendDone(j *diagv1.DiagnosticJob, agentLive bool) bool {
+	return !agentLive || j.Status.Phase == diagv1.JobScheduled || !controllerutil.ContainsFinalizer(j, diagv1.JobFinalizer)
+}
+
+// deadline is when a job runs out of activeDeadlineSeconds, counted from its first scheduling.
+func deadline(j *diagv1.DiagnosticJob) (time.Time, bool) {
+	if j.Spec.ActiveDeadlineSeconds == nil {
+		return time.Time{}, false
+	}
+	start, ok := deadlineStart(j)
+	if !ok {
+		return time.Time{}, false
+	}
+	return start.Add(time.Duration(*j.Spec.ActiveDeadlineSeconds) * time.Second), true
+}
+
+// deadlineStart is the first scheduling time: the annotation, or, until the annotation is
+// written right after the bind, the current Scheduled condition.
+func deadlineStart(j *diagv1.DiagnosticJob) (time.Time, bool) {
+	if v, ok := j.Annotations[firstScheduledAnnotation]; ok {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t, true
+		}
+	}
+	if isBound(j) {
+		return scheduledAt(j)
+	}
+	return time.Time{}, false
+}
+
+func (p *pass) agentLostMessage(agent string) string {
+	if a, ok := p.fleet.agents[agent]; ok {
+		return fmt.Sprintf("agent %s was lost: %s", agent, a.health.message)
+	}
+	return fmt.Sprintf("agent %s was lost: the DiagnosticAgent no longer exists", agent)
+}
+
+// failDeadline ends a job that ran out of time; releaseLocks frees its ECU, and the agent,
+// which watches the job, cancels what may still run.
+func (p *pass) failDeadline(ctx context.Context, j *diagv1.DiagnosticJob) {
+	limit := *j.Spec.ActiveDeadlineSeconds
+	updated, err := p.patchJobStatus(ctx, j, func(st *diagv1.DiagnosticJobStatus) {
+		st.Phase, st.Reason = diagv1.JobFailed, diagv1.ReasonDeadlineExceeded
+		st.Message = fmt.Sprintf("activeDeadlineSeconds (%d s) passed since the first scheduling", limit)
+		st.QueuePosition = 0
+		if st.CompletionTime == nil {
+			st.CompletionTime = timeOf(p.now)
+		}
+	})
+	if err != nil {
+		return
+	}
+	p.r.recorder.Eventf(updated, nil, "Warning", diagv1.ReasonDeadlineExceeded, "Fail",
+		"activeDeadlineSeconds (%d s) passed since the first scheduling", limit)
+	if isBound(j) {
+		p.adjustRunning(j.Status.Agent, -1)
+	}
+}
+
+// retryOrFail ends an attempt that failed for an infrastructure reason: the job is queued
+// again while attempts <= backoffLimit, else it fails with BackoffLimitExceeded. The job is
+// written first, then its ECU released, so that a job never claims an ECU it does not hold.
+func (p *pass) retryOrFail(ctx context.Context, j *diagv1.DiagnosticJob, reason, cause string) {
+	attempts, limit := j.Status.Attempts, backoffLimit(j)
+	retry := attempts <= limit
+	updated, err := p.patchJobStatus(ctx, j, func(st *diagv1.DiagnosticJobStatus) {
+		if retry {
+			st.Phase, st.Reason, st.ECU, st.Agent = diagv1.JobQueued, reason, "", ""
+			st.Message = fmt.Sprintf("Attempt %d failed (%s: %s); queued again (backoffLimit %d)", attempts, reason, cause, limit)
+			return
+		}
+		st.Phase, st.Reason = diagv1.JobFailed, diagv1.ReasonBackoffLimitExceeded
+		st.Message = fmt.Sprintf("Attempt %d failed (%s: %s); backoffLimit %d reached", attempts, reason, cause, limit)
+		if st.CompletionTime == nil {
+			st.CompletionTime = timeOf(p.now)
+		}
+	})
+	if err != nil {
+		return
+	}
+	p.adjustRunning(j.Status.Agent, -1)
+	p.r.recorder.Eventf(updated, nil, "Warning", reason, "EndAttempt", "Attempt %d failed: %s", attempts, cause)
+	if retry {
+		p.r.recorder.Eventf(updated, nil, "Normal", eventRequeued, "Requeue", "Queued again after attempt %d (backoffLimit %d)", attempts, limit)
+	} else {
+		p.r.recorder.Eventf(updated, nil, "Warning", diagv1.ReasonBackoffLimitExceeded, "Fail", "backoffLimit %d reached after %d attempts", limit, attempts)
+	}
+	p.release(ctx, j.Status.ECU, j.Name, fmt.Sprintf("attempt %d of job %s ended (%s)", attempts, j.Name, reason))
+}
+
+// suspendAttempt ends the attempt of a suspended job once its agent has cancelled it (or is
+// lost): the job goes back to Pending and resumes when spec.suspend is cleared.
+func (p *pass) suspendAttempt(ctx context.Context, j *diagv1.DiagnosticJob) {
+	updated, err := p.patchJobStatus(ctx, j, func(st *diagv1.DiagnosticJobStatus) {
+		st.Phase, st.Reason, st.ECU, st.Agent = diagv1.JobPending, diagv1.ReasonSuspended, "", ""
+		st.Message = fmt.Sprintf("Suspended: attempt %d was cancelled; the job is queued again when spec.suspend is cleared", j.Status.Attempts)
+		st.QueuePosition = 0
+	})
+	if err != nil {
+		return
+	}
+	p.adjustRunning(j.Status.Agent, -1)
+	p.r.recorder.Eventf(updated, nil, "Normal", diagv1.ReasonSuspended, "Suspend", "Attempt %d cancelled on ECU %s", j.Status.Attempts, j.Status.ECU)
+	p.release(ctx, j.Status.ECU, j.Name, fmt.Sprintf("job %s was suspended", j.Name))
+}
+
+// finishJobs derives the conditions of jobs the agent finished (which records their metrics)
+// and deletes finished jobs whose ttlSecondsAfterFinished has passed. A job whose conditions
+// are written now has its TTL looked at in the pass its update triggers.
+func (p *pass) finishJobs(ctx context.Context) {
+	keep := func(*diagv1.DiagnosticJobStatus) {}
+	var derive, expired []*diagv1.DiagnosticJob
+	for _, j := range p.sortedJobs(func(j *diagv1.DiagnosticJob) bool { return isFinal(j) && !isDeleting(j) }) {
+		if _, changed := p.statusAfter(j, keep); changed {
+			derive = append(derive, j)
+			continue
+		}
+		if due, ok := ttlExpiry(j); ok {
+			if p.now.Before(due) {
+				p.wakeAt(due)
+			} else {
+				expired = append(expired, j)
+			}
+		}
+	}
+	runParallel(p.r.opts.WriteParallelism, derive, func(j *diagv1.DiagnosticJob) { _, _ = p.patchJobStatus(ctx, j, keep) })
+	runParallel(p.r.opts.WriteParallelism, expired, func(j *diagv1.DiagnosticJob) {
+		err := p.r.client.Delete(ctx, j, client.Preconditions{UID: &j.UID})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			p.fail(fmt.Errorf("deleting DiagnosticJob %s/%s after its ttlSecondsAfterFinished: %w", j.Namespace, j.Name, err))
+		}
+	})
+}
+
+// ttlExpiry is when a finished job's ttlSecondsAfterFinished runs out, if it has one.
+func ttlExpiry(j *diagv1.DiagnosticJob) (time.Time, bool) {
+	finished, ok := finishTime(j)
+	if j.Spec.TTLSecondsAfterFinished == nil || !ok {
+		return time.Time{}, false
+	}
+	return finished.Add(time.Duration(*j.Spec.TTLSecondsAfterFinished) * time.Second), true
+}
+
+// eventRequeued is the Event reason of a job queued again after a failed attempt.
+const eventRequeued = "Requeued"

@@ -1,0 +1,143 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+)
+
+// Event reasons of the ECU lock.
+const (
+	eventLocked   = "Locked"
+	eventReleased = "Released"
+)
+
+// claim is one decision of a pass: start job on ecu with agent.
+type claim struct {
+	job   *diagv1.DiagnosticJob
+	ecu   *diagv1.ECU
+	agent string
+}
+
+// run carries out a claim in the order of the claim protocol: first the ECU lock (with its
+// resourceVersion as precondition), only then the job's binding. A bind that fails releases
+// the lock again, so that no ECU stays locked for a job that does not know it.
+func (p *pass) run(ctx context.Context, c claim) {
+	locked, ok := p.lock(ctx, c.ecu, c.job)
+	if !ok {
+		p.adjustRunning(c.agent, -1)
+		return
+	}
+	attempt := c.job.Status.Attempts + 1
+	bound, err := p.patchJobStatus(ctx, c.job, func(st *diagv1.DiagnosticJobStatus) {
+		st.Phase, st.Reason, st.ECU, st.Agent = diagv1.JobScheduled, diagv1.ReasonScheduled, c.ecu.Name, c.agent
+		st.Attempts = attempt
+		st.QueuePosition = 0
+		st.Message = fmt.Sprintf("Scheduled on ECU %s with agent %s (attempt %d)", c.ecu.Name, c.agent, attempt)
+	})
+	if err != nil {
+		p.adjustRunning(c.agent, -1)
+		p.release(ctx, locked.Name, c.job.Name, fmt.Sprintf("binding job %s failed: %v", c.job.Name, err))
+		return
+	}
+	p.r.recorder.Eventf(bound, locked, "Normal", diagv1.ReasonScheduled, "Schedule",
+		"Scheduled on ECU %s with agent %s (attempt %d)", c.ecu.Name, c.agent, attempt)
+	if attempt == 1 {
+		jobWaitMetric.Observe(p.now.Sub(c.job.CreationTimestamp.Time).Seconds())
+	}
+}
+
+// lock writes ECU.status.activeJob = job with the ECU's resourceVersion as a precondition:
+// the commit point of a claim. It fails (false) when anything changed the ECU since it was
+// read; the ECU has then been re-read and the pass runs again.
+func (p *pass) lock(ctx context.Context, e *diagv1.ECU, job *diagv1.DiagnosticJob) (*diagv1.ECU, bool) {
+	if e.Status.ActiveJob != "" {
+		return nil, false
+	}
+	locked, err := p.patchECUStatus(ctx, e, true, func(st *diagv1.ECUStatus) { st.ActiveJob = job.Name })
+	if err != nil {
+		return nil, false
+	}
+	p.r.recorder.Eventf(locked, job, "Normal", eventLocked, "Lock", "Locked for job %s", job.Name)
+	return locked, true
+}
+
+// release clears ECU.status.activeJob if it still names holder, with the resourceVersion
+// precondition; after a conflict it re-reads the ECU and tries again.
+func (p *pass) release(ctx context.Context, ecuName, holder, why string) {
+	for range 3 {
+		e := p.ecu(ecuName)
+		if e == nil || holder == "" || e.Status.ActiveJob != holder {
+			return
+		}
+		released, err := p.patchECUStatus(ctx, e, true, func(st *diagv1.ECUStatus) { st.ActiveJob = "" })
+		if err == nil {
+			p.r.recorder.Eventf(released, nil, "Normal", eventReleased, "Release", "Released by job %s: %s", holder, why)
+			return
+		}
+		if !apierrors.IsConflict(err) {
+			return
+		}
+	}
+}
+
+// releaseLocks releases every lock whose holder has finished, vanished, or does not point
+// back at the ECU (a bind that never happened, e.g. the controller stopped between the two
+// writes). Attempts ended in this pass were released by endAttempts already.
+func (p *pass) releaseLocks(ctx context.Context) {
+	var locked []*diagv1.ECU
+	for _, e := range p.sortedECUs() {
+		if e.Status.ActiveJob != "" {
+			locked = append(locked, e)
+		}
+	}
+	runParallel(p.r.opts.WriteParallelism, locked, func(e *diagv1.ECU) { p.checkLock(ctx, e) })
+}
+
+func (p *pass) checkLock(ctx context.Context, e *diagv1.ECU) {
+	holder := e.Status.ActiveJob
+	j := p.job(holder)
+	if j == nil || !isGone(j) && !isFinal(j) && j.Status.ECU != e.Name {
+		// The cache may lag behind a job's creation or bind; only the API server knows whether
+		// the job exists and points back, so ask it before releasing. (Finished and deleted are
+		// final states: the cache cannot show them too early.)
+		if err := p.reread(ctx, &diagv1.DiagnosticJob{ObjectMeta: metav1.ObjectMeta{Namespace: p.ns, Name: holder}}); err != nil {
+			return
+		}
+		j = p.job(holder)
+	}
+	switch {
+	case j == nil || isGone(j):
+		p.release(ctx, e.Name, holder, fmt.Sprintf("job %s was deleted", holder))
+	case isFinal(j):
+		p.release(ctx, e.Name, holder, fmt.Sprintf("job %s finished (%s)", holder, j.Status.Reason))
+	case j.Status.ECU == e.Name:
+		// The holder is bound to the ECU: the lock stays until the attempt ends.
+	case j.Status.ECU != "":
+		// Bound elsewhere: a bind to this ECU can no longer succeed (it would carry an older
+		// resourceVersion of the job).
+		p.release(ctx, e.Name, holder, fmt.Sprintf("job %s is bound to ECU %s", holder, j.Status.ECU))
+	default:
+		p.releaseUnbound(ctx, e, j)
+	}
+}
+
+// releaseUnbound releases a lock whose holder never got bound (a controller stopped between
+// the two writes). It first writes the job, with its resourceVersion as a precondition, so
+// that a bind still in flight from another controller instance (a leader hand-over) fails
+// instead of binding the job to an ECU that is no longer locked for it; if the bind won, the
+// write conflicts, and the next pass sees the job bound and keeps the lock.
+func (p *pass) releaseUnbound(ctx context.Context, e *diagv1.ECU, j *diagv1.DiagnosticJob) {
+	_, err := p.patchJobStatus(ctx, j, func(st *diagv1.DiagnosticJobStatus) {
+		st.Message = fmt.Sprintf("ECU %s was locked for this job (ECU resourceVersion %s) but the job was never bound to it; the lock is released",
+			e.Name, e.ResourceVersion)
+	})
+	if err != nil {
+		return
+	}
+	p.release(ctx, e.Name, j.Name, fmt.Sprintf("job %s was never bound to this ECU", j.Name))
+}

@@ -1,0 +1,391 @@
+package controllers
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+)
+
+// pass is the scope of one scheduling pass over a namespace: a snapshot of its ECUs and jobs
+// and of every agent, which the phases read and which every successful write updates, so that
+// later phases see the effect of earlier ones without waiting for the cache.
+type pass struct {
+	r     *SchedulerReconciler
+	ns    string
+	now   time.Time
+	fleet *fleet
+
+	mu       sync.Mutex // guards the fields below while writes run in parallel
+	ecus     map[string]*diagv1.ECU
+	jobs     map[string]*diagv1.DiagnosticJob
+	wake     time.Time // earliest time something falls due; zero: nothing
+	retry    bool      // a write met a conflict: run again soon
+	errs     []error
+	ecuNames []string // sorted, fixed for the pass
+}
+
+// newPass reads the namespace's ECUs and jobs and every agent, preferring the copies this
+// controller wrote more recently than its cache shows. The objects are the cache's own (no deep
+// copy of every job on every pass): the scope treats them as read-only, and every write works
+// on a copy.
+func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, error) {
+	p := &pass{r: r, ns: ns, now: r.opts.Clock.Now(), ecus: map[string]*diagv1.ECU{}, jobs: map[string]*diagv1.DiagnosticJob{}}
+	var err error
+	if p.fleet, err = loadFleet(ctx, r.client, r.leases, r.opts.LeaseNamespace, p.now); err != nil {
+		return nil, err
+	}
+	var ecus diagv1.ECUList
+	if err := r.client.List(ctx, &ecus, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing ECUs in %s: %w", ns, err)
+	}
+	present := map[string]bool{}
+	for i := range ecus.Items {
+		e := newest(&r.fresh, &ecus.Items[i])
+		p.ecus[e.Name] = e
+		p.ecuNames = append(p.ecuNames, e.Name)
+		present[e.Name] = true
+	}
+	slices.Sort(p.ecuNames)
+	r.fresh.forgetAbsent(&diagv1.ECU{}, ns, present)
+
+	var jobs diagv1.DiagnosticJobList
+	if err := r.client.List(ctx, &jobs, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing DiagnosticJobs in %s: %w", ns, err)
+	}
+	present = map[string]bool{}
+	for i := range jobs.Items {
+		j := newest(&r.fresh, &jobs.Items[i])
+		p.jobs[j.Name] = j
+		present[j.Name] = true
+	}
+	r.fresh.forgetAbsent(&diagv1.DiagnosticJob{}, ns, present)
+	return p, p.countRunning(ctx)
+}
+
+// countRunning counts each agent's unfinished bound jobs in every namespace (through the
+// agent index of the cache, corrected by this controller's own recent writes).
+func (p *pass) countRunning(ctx context.Context) error {
+	bound := map[client.ObjectKey]string{}
+	for _, name := range p.fleet.names {
+		var list diagv1.DiagnosticJobList
+		if err := p.r.client.List(ctx, &list, client.MatchingFields{jobAgentIndex: name}, client.UnsafeDisableDeepCopy); err != nil {
+			return fmt.Errorf("listing the jobs of agent %s: %w", name, err)
+		}
+		for i := range list.Items {
+			bound[client.ObjectKeyFromObject(&list.Items[i])] = name
+		}
+	}
+	for _, j := range rememberedOf[*diagv1.DiagnosticJob](&p.r.fresh) {
+		key := client.ObjectKeyFromObject(j)
+		if key.Namespace == p.ns {
+			continue // p.jobs holds the newest copies of this namespace's jobs
+		}
+		cached := &diagv1.DiagnosticJob{}
+		delete(bound, key)
+		if err := p.r.client.Get(ctx, key, cached); err != nil {
+			continue // deleted since this controller wrote it
+		}
+		if cur := newest(&p.r.fresh, cached); isBound(cur) && cur.Status.Agent != "" {
+			bound[key] = cur.Status.Agent
+		}
+	}
+	for key, j := range p.jobs {
+		k := client.ObjectKey{Namespace: p.ns, Name: key}
+		delete(bound, k)
+		if isBound(j) && j.Status.Agent != "" {
+			bound[k] = j.Status.Agent
+		}
+	}
+	for _, agent := range bound {
+		if a, ok := p.fleet.agents[agent]; ok {
+			a.running++
+		}
+	}
+	return nil
+}
+
+// jobAgentIndex indexes unfinished bound jobs by status.agent, for the running-job counts.
+const jobAgentIndex = "status.agent.unfinished"
+
+// indexJobAgent is the indexer of jobAgentIndex.
+func indexJobAgent(obj client.Object) []string {
+	j, ok := obj.(*diagv1.DiagnosticJob)
+	if !ok || !isBound(j) || j.Status.Agent == "" {
+		return nil
+	}
+	return []string{j.Status.Agent}
+}
+
+// job returns the snapshot's copy of a job, or nil.
+func (p *pass) job(name string) *diagv1.DiagnosticJob {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.jobs[name]
+}
+
+// ecu returns the snapshot's copy of an ECU, or nil.
+func (p *pass) ecu(name string) *diagv1.ECU {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ecus[name]
+}
+
+// sortedJobs returns the snapshot's jobs that pass keep, by name.
+func (p *pass) sortedJobs(keep func(*diagv1.DiagnosticJob) bool) []*diagv1.DiagnosticJob {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*diagv1.DiagnosticJob
+	for _, j := range p.jobs {
+		if keep(j) {
+			out = append(out, j)
+		}
+	}
+	slices.SortFunc(out, func(a, b *diagv1.DiagnosticJob) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+// sortedECUs returns the snapshot's ECUs by name.
+func (p *pass) sortedECUs() []*diagv1.ECU {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*diagv1.ECU, 0, len(p.ecuNames))
+	for _, n := range p.ecuNames {
+		if e, ok := p.ecus[n]; ok { // a re-read may have found it deleted
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// lockHolders is the set of jobs named by an ECU's status.activeJob.
+func (p *pass) lockHolders() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]string{}
+	for _, e := range p.ecus {
+		if e.Status.ActiveJob != "" {
+			out[e.Status.ActiveJob] = e.Name
+		}
+	}
+	return out
+}
+
+// wakeAt asks for another pass at t (the earliest of all requests wins).
+func (p *pass) wakeAt(t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.wake.IsZero() || t.Before(p.wake) {
+		p.wake = t
+	}
+}
+
+// fail records an error; the pass goes on with the objects it could not write unchanged.
+func (p *pass) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.errs = append(p.errs, err)
+}
+
+// conflict notes that an object moved under a write; the pass runs again at once.
+func (p *pass) conflict() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.retry = true
+}
+
+// adjustRunning changes an agent's running count after a bind or an unbind.
+func (p *pass) adjustRunning(agent string, delta int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a, ok := p.fleet.agents[agent]; ok {
+		a.running += delta
+	}
+}
+
+// storeJob makes an object returned by the API server the snapshot's and the fresh copy.
+func (p *pass) storeJob(j *diagv1.DiagnosticJob) {
+	p.r.fresh.remember(j)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.jobs[j.Name] = j
+}
+
+// storeECU makes an object returned by the API server the snapshot's and the fresh copy.
+func (p *pass) storeECU(e *diagv1.ECU) {
+	p.r.fresh.remember(e)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ecus[e.Name] = e
+}
+
+// statusAfter is the job's status after mutate, with the conditions derived from it, and
+// whether that differs from the current status. It copies the controller's fields only (the
+// agent's steps are shared, never changed), because every pass asks this of every job.
+func (p *pass) statusAfter(j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJobStatus)) (diagv1.DiagnosticJobStatus, bool) {
+	st := j.Status
+	st.Conditions = slices.Clone(j.Status.Conditions)
+	mutate(&st)
+	st.ObservedGeneration = j.Generation
+	deriveJobConditions(&st, j.Generation, p.now)
+	return st, !equality.Semantic.DeepEqual(st, j.Status)
+}
+
+// patchJobStatus applies mutate to the job's status, derives the conditions, and sends the
+// difference with the job's resourceVersion as a precondition (the agent writes the same
+// status). It returns the job as now stored; unchanged when there was nothing to write.
+func (p *pass) patchJobStatus(ctx context.Context, j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJobStatus)) (*diagv1.DiagnosticJob, error) {
+	st, changed := p.statusAfter(j, mutate)
+	if !changed {
+		return j, nil
+	}
+	updated := j.DeepCopy()
+	st.DeepCopyInto(&updated.Status)
+	if err := p.r.client.Status().Patch(ctx, updated, client.MergeFromWithOptions(j, client.MergeFromWithOptimisticLock{})); err != nil {
+		return nil, p.writeFailed(ctx, err, j, "status of DiagnosticJob")
+	}
+	p.storeJob(updated)
+	if !hasFinalCondition(j) && hasFinalCondition(updated) {
+		p.r.observeFinish(j, updated)
+	}
+	return updated, nil
+}
+
+// metaAfter is the job's labels, annotations and finalizers after mutate, and whether they
+// differ from the current ones; cheap enough to ask of every job on every pass.
+func metaAfter(j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJob)) (*diagv1.DiagnosticJob, bool) {
+	probe := &diagv1.DiagnosticJob{ObjectMeta: metav1.ObjectMeta{
+		Labels: maps.Clone(j.Labels), Annotations: maps.Clone(j.Annotations), Finalizers: slices.Clone(j.Finalizers),
+	}}
+	mutate(probe)
+	same := maps.Equal(probe.Labels, j.Labels) && maps.Equal(probe.Annotations, j.Annotations) && slices.Equal(probe.Finalizers, j.Finalizers)
+	return probe, !same
+}
+
+// patchJobMeta applies mutate to the job's labels, annotations and finalizers and sends the
+// difference with the job's resourceVersion as a precondition (finalizers are a list: a stale
+// copy would drop a finalizer someone else just added).
+func (p *pass) patchJobMeta(ctx context.Context, j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJob)) error {
+	probe, changed := metaAfter(j, mutate)
+	if !changed {
+		return nil
+	}
+	updated := j.DeepCopy()
+	updated.Labels, updated.Annotations, updated.Finalizers = probe.Labels, probe.Annotations, probe.Finalizers
+	if err := p.r.client.Patch(ctx, updated, client.MergeFromWithOptions(j, client.MergeFromWithOptimisticLock{})); err != nil {
+		return p.writeFailed(ctx, err, j, "metadata of DiagnosticJob")
+	}
+	p.storeJob(updated)
+	return nil
+}
+
+// patchECUStatus applies mutate to a copy of the ECU's status and sends the difference; with
+// precondition the ECU's resourceVersion must not have moved (always so for the lock).
+func (p *pass) patchECUStatus(ctx context.Context, e *diagv1.ECU, precondition bool, mutate func(*diagv1.ECUStatus)) (*diagv1.ECU, error) {
+	updated := e.DeepCopy()
+	mutate(&updated.Status)
+	if equality.Semantic.DeepEqual(e.Status, updated.Status) {
+		return e, nil
+	}
+	patch := client.MergeFrom(e)
+	if precondition {
+		patch = client.MergeFromWithOptions(e, client.MergeFromWithOptimisticLock{})
+	}
+	if err := p.r.client.Status().Patch(ctx, updated, patch); err != nil {
+		return nil, p.writeFailed(ctx, err, e, "status of ECU")
+	}
+	p.storeECU(updated)
+	return updated, nil
+}
+
+// writeFailed turns a failed write into the error the caller returns: after a conflict or a
+// NotFound it re-reads the object from the API server (not the cache) into the snapshot and
+// asks for a quick new pass; other errors are recorded for the workqueue's backoff.
+func (p *pass) writeFailed(ctx context.Context, err error, obj client.Object, what string) error {
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		p.conflict()
+		_ = p.reread(ctx, obj) // a failure is recorded and retried with the pass
+		return err
+	}
+	err = fmt.Errorf("writing the %s %s/%s: %w", what, obj.GetNamespace(), obj.GetName(), err)
+	p.fail(err)
+	return err
+}
+
+// reread replaces a job or ECU in the snapshot with the API server's current copy (or drops
+// it when deleted), bypassing a cache that may lag. An error means the snapshot is unchanged.
+func (p *pass) reread(ctx context.Context, obj client.Object) error {
+	fresh := obj.DeepCopyObject().(client.Object)
+	err := p.r.apiReader.Get(ctx, client.ObjectKeyFromObject(obj), fresh)
+	if err != nil && !apierrors.IsNotFound(err) {
+		err = fmt.Errorf("re-reading %T %s/%s: %w", obj, obj.GetNamespace(), obj.GetName(), err)
+		p.fail(err)
+		return err
+	}
+	gone := err != nil
+	if !gone {
+		p.r.fresh.remember(fresh)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch o := fresh.(type) {
+	case *diagv1.DiagnosticJob:
+		if gone {
+			delete(p.jobs, o.Name)
+		} else {
+			p.jobs[o.Name] = o
+		}
+	case *diagv1.ECU:
+		if gone {
+			delete(p.ecus, o.Name)
+		} else {
+			p.ecus[o.Name] = o
+		}
+	}
+	return nil
+}
+
+// hasFinalCondition reports whether Complete or Failed is True.
+func hasFinalCondition(j *diagv1.DiagnosticJob) bool {
+	return meta.IsStatusConditionTrue(j.Status.Conditions, diagv1.ConditionComplete) ||
+		meta.IsStatusConditionTrue(j.Status.Conditions, diagv1.ConditionFailed)
+}
+
+// result turns the pass's outcome into the workqueue's next step.
+func (p *pass) result() (time.Duration, error) {
+	if len(p.errs) > 0 {
+		return 0, errors.Join(p.errs...)
+	}
+	if p.retry {
+		return retryDelay, nil
+	}
+	if p.wake.IsZero() {
+		return 0, nil
+	}
+	return max(p.wake.Sub(p.now), minWake), nil
+}
+
+// retryDelay is how soon a pass runs again after a conflict; the object that moved has been
+// re-read, so there is nothing to wait for but the other writes of the moment.
+const retryDelay = 20 * time.Millisecond
+
+// minWake keeps a timer that is already due from spinning.
+const minWake = 10 * time.Millisecond
+
+// timeOf converts for status fields.
+func timeOf(t time.Time) *metav1.Time {
+	mt := metav1.NewTime(t)
+	return &mt
+}

@@ -1,0 +1,230 @@
+package controllers
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+)
+
+// schedule starts queue heads: it walks the waiting jobs in queue order and gives each the
+// first free, schedulable, Ready ECU it may use (by name) that has an agent with room, so that
+// every free ECU goes to the best job waiting for it. Decisions are made on the snapshot, then
+// the claims run in parallel (they touch different ECUs and jobs).
+func (p *pass) schedule(ctx context.Context) {
+	ecus := p.sortedECUs()
+	ready := p.readiness(ecus)
+	taken := map[string]bool{}
+	var claims []claim
+	for _, j := range p.queued(false) {
+		cands, _, _ := candidateECUs(j, ecus)
+		for _, e := range cands {
+			if taken[e.Name] || e.Status.ActiveJob != "" || e.Spec.Unschedulable || !ready[e.Name].ready {
+				continue
+			}
+			a := leastBusy(ready[e.Name].agents)
+			if a == nil {
+				continue
+			}
+			a.running++ // no write runs yet: the snapshot is ours alone
+			taken[e.Name] = true
+			claims = append(claims, claim{job: j, ecu: e, agent: a.obj.Name})
+			break
+		}
+	}
+	runParallel(p.r.opts.WriteParallelism, claims, func(c claim) { p.run(ctx, c) })
+}
+
+// queued returns the jobs waiting for an ECU in queue order: unfinished, unbound, not deleted,
+// not holding a lock (a lock whose bind is pending), and, unless withSuspended, not suspended.
+func (p *pass) queued(withSuspended bool) []*diagv1.DiagnosticJob {
+	holders := p.lockHolders()
+	jobs := p.sortedJobs(func(j *diagv1.DiagnosticJob) bool {
+		return isWaiting(j) && holders[j.Name] == "" && (withSuspended || !j.Spec.Suspend)
+	})
+	slices.SortFunc(jobs, queueOrder)
+	return jobs
+}
+
+// readiness assesses every ECU against the fleet once per use.
+func (p *pass) readiness(ecus []*diagv1.ECU) map[string]ecuReadiness {
+	out := make(map[string]ecuReadiness, len(ecus))
+	for _, e := range ecus {
+		out[e.Name] = assessECU(e, p.fleet)
+	}
+	return out
+}
+
+// blocker says why jobs cannot start on an ECU even when it is free: a one-word reason when
+// the ECU is closed to them (cordoned, not Ready), or only a note when its agents are full.
+func blocker(e *diagv1.ECU, r ecuReadiness) (reason, note string) {
+	switch {
+	case e.Spec.Unschedulable:
+		return diagv1.ReasonEcuCordoned, fmt.Sprintf("ECU %s is cordoned (spec.unschedulable)", e.Name)
+	case !r.ready && r.reason == diagv1.ReasonNoAgent:
+		return diagv1.ReasonNoAgent, fmt.Sprintf("ECU %s has no agent: %s", e.Name, r.message)
+	case !r.ready:
+		return diagv1.ReasonEcuNotReady, fmt.Sprintf("ECU %s is not Ready (%s): %s", e.Name, r.reason, r.message)
+	case leastBusy(r.agents) == nil:
+		return "", fmt.Sprintf("every agent serving ECU %s runs its maxConcurrentJobs", e.Name)
+	}
+	return "", ""
+}
+
+// publishQueues writes what waiting jobs and ECUs show about the queues: phase, reason and
+// position of each waiting job, queuedJobs of each ECU, and the queue-depth metric. Phase and
+// reason changes are written at once. Position-only changes are written in batches, nearest
+// the head first, at most every QueueStatusInterval and never taking more than a quarter of
+// the time: every start shifts every job behind it, and rewriting a long queue each time would
+// cost more writes than the scheduling itself.
+func (p *pass) publishQueues(ctx context.Context) {
+	ecus := p.sortedECUs()
+	ready := p.readiness(ecus)
+	waiting := p.queued(true)
+	q := buildQueues(slices.DeleteFunc(slices.Clone(waiting), func(j *diagv1.DiagnosticJob) bool { return j.Spec.Suspend }), ecus)
+
+	type write struct {
+		job    *diagv1.DiagnosticJob
+		mutate func(*diagv1.DiagnosticJobStatus)
+		pos    int32
+	}
+	var transitions, cosmetic []write
+	for _, j := range waiting {
+		mutate := p.waitingStatus(j, q, ecus, ready)
+		st, changed := p.statusAfter(j, mutate)
+		switch {
+		case !changed:
+		case st.Phase != j.Status.Phase || st.Reason != j.Status.Reason:
+			transitions = append(transitions, write{job: j, mutate: mutate})
+		default:
+			cosmetic = append(cosmetic, write{job: j, mutate: mutate, pos: st.QueuePosition})
+		}
+	}
+	var ecuWrites []*diagv1.ECU
+	for _, e := range ecus {
+		n := int32(len(q.jobs[e.Name]))
+		queueDepthMetric.WithLabelValues(p.ns, e.Name).Set(float64(n))
+		if n != e.Status.QueuedJobs {
+			ecuWrites = append(ecuWrites, e)
+		}
+	}
+	p.r.forgetDepthSeries(p.ns, ecus)
+
+	runParallel(p.r.opts.WriteParallelism, transitions, func(w write) {
+		if updated, err := p.patchJobStatus(ctx, w.job, w.mutate); err == nil {
+			good := updated.Status.Reason == diagv1.ReasonQueued || updated.Status.Reason == diagv1.ReasonSuspended
+			p.r.recorder.Eventf(updated, nil, eventType(good), updated.Status.Reason, "Queue", "%s", updated.Status.Message)
+		}
+	})
+	if len(cosmetic) == 0 && len(ecuWrites) == 0 {
+		return
+	}
+	if !p.r.queueFlushDue(p.ns, p.now) {
+		p.wakeAt(p.r.queueFlushAt(p.ns))
+		return
+	}
+	slices.SortStableFunc(cosmetic, func(a, b write) int { return cmp.Compare(a.pos, b.pos) })
+	batch := 2 * p.r.opts.WriteParallelism
+	rest := len(cosmetic) > batch
+	if rest {
+		cosmetic = cosmetic[:batch]
+	}
+	start := time.Now()
+	runParallel(p.r.opts.WriteParallelism, cosmetic, func(w write) { _, _ = p.patchJobStatus(ctx, w.job, w.mutate) })
+	runParallel(p.r.opts.WriteParallelism, ecuWrites, func(e *diagv1.ECU) {
+		n := int32(len(q.jobs[e.Name]))
+		_, _ = p.patchECUStatus(ctx, e, false, func(st *diagv1.ECUStatus) { st.QueuedJobs = n })
+	})
+	p.r.queueFlushed(p.ns, p.now, time.Since(start))
+	if rest {
+		p.wakeAt(p.r.queueFlushAt(p.ns))
+	}
+}
+
+// waitingStatus is the status of a waiting job: Pending when suspended; else Queued with its
+// best position and, when every ECU it may use is closed to it, the reason why.
+func (p *pass) waitingStatus(j *diagv1.DiagnosticJob, q ecuQueues, ecus []*diagv1.ECU, ready map[string]ecuReadiness) func(*diagv1.DiagnosticJobStatus) {
+	set := func(phase diagv1.JobPhase, reason, message string, pos int32) func(*diagv1.DiagnosticJobStatus) {
+		return func(st *diagv1.DiagnosticJobStatus) {
+			st.Phase, st.Reason, st.Message, st.QueuePosition = phase, reason, message, pos
+			st.ECU, st.Agent = "", ""
+		}
+	}
+	if j.Spec.Suspend {
+		return set(diagv1.JobPending, diagv1.ReasonSuspended, "Suspended (spec.suspend): the job waits outside the queues until it is cleared", 0)
+	}
+	cands, why, message := candidateECUs(j, ecus)
+	if len(cands) == 0 {
+		return set(diagv1.JobQueued, why, message, 0)
+	}
+	pos, best := q.bestPosition(j, cands)
+	open := slices.ContainsFunc(cands, func(e *diagv1.ECU) bool {
+		r, _ := blocker(e, ready[e.Name])
+		return r == ""
+	})
+	bestReason, note := blocker(best, ready[best.Name])
+	reason := diagv1.ReasonQueued
+	if !open {
+		reason = bestReason
+	}
+	message = fmt.Sprintf("Position %d of %d in the queue of ECU %s", pos, len(q.jobs[best.Name]), best.Name)
+	if len(cands) > 1 {
+		message += fmt.Sprintf(" (the nearest of %d matching ECUs)", len(cands))
+	}
+	if reason == diagv1.ReasonQueued && j.Status.Phase == diagv1.JobQueued && slices.Contains(retryReasons, j.Status.Reason) {
+		reason = j.Status.Reason
+		message = fmt.Sprintf("Retrying after attempt %d failed (%s). %s", j.Status.Attempts, reason, message)
+	}
+	if note != "" {
+		message += "; " + note
+	}
+	return set(diagv1.JobQueued, reason, message, pos)
+}
+
+// queueFlushDue reports whether queue positions of a namespace may be rewritten now.
+func (r *SchedulerReconciler) queueFlushDue(ns string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !now.Before(r.nextQueueFlush[ns])
+}
+
+// queueFlushAt is when queue positions of a namespace may next be rewritten.
+func (r *SchedulerReconciler) queueFlushAt(ns string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.nextQueueFlush[ns]
+}
+
+// queueFlushed notes a batch of position rewrites that took took: the next waits
+// QueueStatusInterval or three times took, whichever is longer, so that positions use at most
+// a quarter of the write time however long the queues.
+func (r *SchedulerReconciler) queueFlushed(ns string, now time.Time, took time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.nextQueueFlush == nil {
+		r.nextQueueFlush = map[string]time.Time{}
+	}
+	r.nextQueueFlush[ns] = now.Add(took).Add(max(r.opts.QueueStatusInterval, 3*took))
+}
+
+// forgetDepthSeries drops the queue-depth series of ECUs that no longer exist.
+func (r *SchedulerReconciler) forgetDepthSeries(ns string, ecus []*diagv1.ECU) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.depthSeries == nil {
+		r.depthSeries = map[string]map[string]bool{}
+	}
+	now := map[string]bool{}
+	for _, e := range ecus {
+		now[e.Name] = true
+	}
+	for name := range r.depthSeries[ns] {
+		if !now[name] {
+			queueDepthMetric.DeleteLabelValues(ns, name)
+		}
+	}
+	r.depthSeries[ns] = now
+}

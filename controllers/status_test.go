@@ -1,0 +1,165 @@
+package controllers_test
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/builders"
+)
+
+// readyOf reads an ECU's or agent's Ready condition, for Eventually.
+func readyOf(get func(g Gomega) []metav1.Condition) func(g Gomega) metav1.Condition {
+	return func(g Gomega) metav1.Condition { return conditionOf(get(g), diagv1.ConditionReady) }
+}
+
+func ecuConditions(ctx SpecContext, ns, name string) func(g Gomega) []metav1.Condition {
+	return func(g Gomega) []metav1.Condition { return ecuOf(ctx, ns, name)(g).Status.Conditions }
+}
+
+func agentConditions(ctx SpecContext, name string) func(g Gomega) []metav1.Condition {
+	return func(g Gomega) []metav1.Condition {
+		var a diagv1.DiagnosticAgent
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, &a)).To(Succeed())
+		return a.Status.Conditions
+	}
+}
+
+// beCondition matches a condition's status and reason.
+func beCondition(status metav1.ConditionStatus, reason string) OmegaMatcher {
+	return And(HaveField("Status", status), HaveField("Reason", reason))
+}
+
+// metricValue reads a sample of controller-runtime's registry: a counter's or gauge's value,
+// or a histogram's sample count.
+func metricValue(name string, labels map[string]string) float64 {
+	GinkgoHelper()
+	families, err := metrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	samples:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
+					continue samples
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return 0
+}
+
+var _ = Describe("ECU roll-up", func() {
+	It("shows the hex logical address, the serving agent, and Ready from the probe and the agents", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		Expect(k8s.Create(ctx, builders.MakeECU("ecu-x", ns).LogicalAddress(0x1A2B).AgentSelector(map[string]string{poolLabel: ns}).Obj())).To(Succeed())
+		Eventually(ecuOf(ctx, ns, "ecu-x")).Should(And(HaveField("Status.LogicalAddressHex", "0x1A2B"),
+			HaveField("Status.Agent", ""), HaveField("Status.ObservedGeneration", int64(1))))
+		Eventually(readyOf(ecuConditions(ctx, ns, "ecu-x"))).Should(beCondition(metav1.ConditionFalse, diagv1.ReasonNoAgent))
+
+		later := newAgent(ctx, ns, ns+"-b", 4, nil)
+		Eventually(ecuOf(ctx, ns, "ecu-x")).Should(HaveField("Status.Agent", later.name))
+		Eventually(readyOf(ecuConditions(ctx, ns, "ecu-x"))).Should(beCondition(metav1.ConditionFalse, diagv1.ReasonProbing))
+		setReachable(ctx, ns, "ecu-x", metav1.ConditionTrue)
+		Eventually(readyOf(ecuConditions(ctx, ns, "ecu-x"))).Should(beCondition(metav1.ConditionTrue, diagv1.ReasonReachable))
+		setReachable(ctx, ns, "ecu-x", metav1.ConditionFalse)
+		Eventually(readyOf(ecuConditions(ctx, ns, "ecu-x"))).Should(beCondition(metav1.ConditionFalse, diagv1.ReasonUnreachable))
+		setReachable(ctx, ns, "ecu-x", metav1.ConditionTrue)
+		Eventually(readyOf(ecuConditions(ctx, ns, "ecu-x"))).Should(beCondition(metav1.ConditionTrue, diagv1.ReasonReachable))
+
+		By("keeping the serving agent while it stays Ready, and moving when it is lost")
+		earlier := newAgent(ctx, ns, ns+"-a", 4, nil)
+		Consistently(ecuOf(ctx, ns, "ecu-x")).Should(HaveField("Status.Agent", later.name))
+		later.stopHeartbeat()
+		Eventually(ecuOf(ctx, ns, "ecu-x")).Should(HaveField("Status.Agent", earlier.name))
+		Expect(readyOf(ecuConditions(ctx, ns, "ecu-x"))(Default)).To(beCondition(metav1.ConditionTrue, diagv1.ReasonReachable))
+
+		By("counting Ready ECUs in ecufleet_ecus_ready")
+		Eventually(func(g Gomega) {
+			var list diagv1.ECUList
+			g.Expect(k8s.List(ctx, &list)).To(Succeed())
+			ready := 0
+			for _, e := range list.Items {
+				if conditionOf(e.Status.Conditions, diagv1.ConditionReady).Status == metav1.ConditionTrue {
+					ready++
+				}
+			}
+			g.Expect(metricValue("ecufleet_ecus_ready", nil)).To(BeEquivalentTo(ready))
+		}).Should(Succeed())
+	})
+
+	It("does not wait for a probe when the probe method is None", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		newAgent(ctx, ns, ns+"-a", 4, nil)
+		Expect(k8s.Create(ctx, builders.MakeECU("bench", ns).Probe(diagv1.ProbeNone).AgentSelector(map[string]string{poolLabel: ns}).Obj())).To(Succeed())
+		Eventually(readyOf(ecuConditions(ctx, ns, "bench"))).Should(beCondition(metav1.ConditionTrue, diagv1.ReasonReachable))
+		Expect(conditionOf(ecuOf(ctx, ns, "bench")(Default).Status.Conditions, diagv1.ConditionReachable).Type).To(BeEmpty())
+	})
+})
+
+var _ = Describe("Agent liveness", func() {
+	It("is Ready while the Lease is renewed, LeaseExpired after it runs out, NoLease without one", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		a := newAgent(ctx, ns, ns+"-a", 4, nil)
+		Eventually(readyOf(agentConditions(ctx, a.name))).Should(beCondition(metav1.ConditionTrue, diagv1.ReasonLeaseRenewed))
+		a.stopHeartbeat()
+		Eventually(readyOf(agentConditions(ctx, a.name))).Should(beCondition(metav1.ConditionFalse, diagv1.ReasonLeaseExpired))
+		Expect(a.renew(ctx)).To(Succeed())
+		Eventually(readyOf(agentConditions(ctx, a.name))).Should(beCondition(metav1.ConditionTrue, diagv1.ReasonLeaseRenewed))
+
+		bare := builders.MakeAgent(ns + "-bare").Obj()
+		Expect(k8s.Create(ctx, bare)).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) { Expect(k8s.Delete(ctx, bare)).To(Succeed()) })
+		Eventually(readyOf(agentConditions(ctx, bare.Name))).Should(beCondition(metav1.ConditionFalse, diagv1.ReasonNoLease))
+	})
+})
+
+var _ = Describe("Observability", func() {
+	It("records Events for job and lock transitions and the queue and job metrics", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		agent := newAgent(ctx, ns, ns+"-a", 4, nil)
+		agent.hold.Store(true)
+		newECU(ctx, ns, "ecu-0", nil)
+		finished := metricValue("ecufleet_jobs_finished_total", map[string]string{"result": "Succeeded"})
+		waited := metricValue("ecufleet_job_wait_seconds", nil)
+		ran := metricValue("ecufleet_job_run_seconds", nil)
+
+		createJob(ctx, readVIN(ns, "first", "ecu-0"))
+		Eventually(jobOf(ctx, ns, "first")).Should(HaveField("Status.Phase", diagv1.JobRunning))
+		createJob(ctx, readVIN(ns, "second", "ecu-0"))
+		createJob(ctx, readVIN(ns, "third", "ecu-0"))
+		Eventually(func() float64 {
+			return metricValue("ecufleet_queue_depth", map[string]string{"namespace": ns, "ecu": "ecu-0"})
+		}).Should(BeEquivalentTo(2))
+
+		agent.hold.Store(false)
+		Expect(agent.finish(ctx, client.ObjectKey{Namespace: ns, Name: "first"}, diagv1.JobSucceeded, diagv1.ReasonSucceeded)).To(Succeed())
+		Eventually(jobOf(ctx, ns, "third")).Should(HaveField("Status.Phase", diagv1.JobSucceeded))
+		Eventually(jobOf(ctx, ns, "third")).Should(HaveField("Status.Conditions", ContainElement(beCondition(metav1.ConditionTrue, diagv1.ReasonSucceeded))))
+
+		Eventually(func() float64 {
+			return metricValue("ecufleet_jobs_finished_total", map[string]string{"result": "Succeeded"})
+		}).Should(BeEquivalentTo(finished + 3))
+		Expect(metricValue("ecufleet_job_wait_seconds", nil)).To(BeEquivalentTo(waited + 3))
+		Expect(metricValue("ecufleet_job_run_seconds", nil)).To(BeEquivalentTo(ran + 3))
+		Expect(metricValue("ecufleet_queue_depth", map[string]string{"namespace": ns, "ecu": "ecu-0"})).To(BeZero())
+
+		Eventually(func() []string { return eventReasons(ctx, ns, "DiagnosticJob", "second") }).Should(
+			ContainElements(diagv1.ReasonQueued, diagv1.ReasonScheduled, string(diagv1.JobSucceeded)))
+		Eventually(func() []string { return eventReasons(ctx, ns, "ECU", "ecu-0") }).Should(ContainElements("Locked", "Released"))
+	})
+})

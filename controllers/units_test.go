@@ -1,0 +1,229 @@
+package controllers
+
+import (
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/builders"
+)
+
+// These specs check the pure parts of the controllers (no API server involved); they run in the
+// suite of the external test package.
+
+// findCondition picks one condition, or a zero one.
+func findCondition(conds []metav1.Condition, t string) metav1.Condition {
+	if c := meta.FindStatusCondition(conds, t); c != nil {
+		return *c
+	}
+	return metav1.Condition{}
+}
+
+var _ = Describe("leaseHealth", func() {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	lease := func(renewedAgo time.Duration, seconds int32) *coordinationv1.Lease {
+		t := metav1.NewMicroTime(now.Add(-renewedAgo))
+		return &coordinationv1.Lease{Spec: coordinationv1.LeaseSpec{RenewTime: &t, LeaseDurationSeconds: &seconds}}
+	}
+	DescribeTable("judges an agent by renewTime + leaseDurationSeconds",
+		func(l *coordinationv1.Lease, live bool, reason string) {
+			h := leaseHealth(l, now)
+			Expect(h.live).To(Equal(live))
+			Expect(h.reason).To(Equal(reason))
+			if live {
+				Expect(h.expiry).To(Equal(l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second)))
+			}
+		},
+		Entry("no Lease", nil, false, diagv1.ReasonNoLease),
+		Entry("never renewed", &coordinationv1.Lease{}, false, diagv1.ReasonLeaseExpired),
+		Entry("renewed 10s ago, 40s duration", lease(10*time.Second, 40), true, diagv1.ReasonLeaseRenewed),
+		Entry("renewed 41s ago, 40s duration", lease(41*time.Second, 40), false, diagv1.ReasonLeaseExpired),
+		Entry("expiring right now", lease(40*time.Second, 40), false, diagv1.ReasonLeaseExpired),
+	)
+	It("notices only the renewals that change liveness", func() {
+		Expect(leaseLivenessChanged(lease(39*time.Second, 40), lease(0, 40), now)).To(BeFalse())
+		Expect(leaseLivenessChanged(lease(50*time.Second, 40), lease(0, 40), now)).To(BeTrue())
+		Expect(leaseLivenessChanged(nil, lease(0, 40), now)).To(BeTrue())
+	})
+})
+
+var _ = Describe("queueOrder", func() {
+	It("puts higher priority first, then older, then the smaller name", func() {
+		t0 := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		t1 := metav1.NewTime(t0.Add(time.Second))
+		job := func(name string, prio int32, created metav1.Time) *diagv1.DiagnosticJob {
+			j := builders.MakeJob(name, "ns").Priority(prio).Obj()
+			j.CreationTimestamp = created
+			return j
+		}
+		jobs := []*diagv1.DiagnosticJob{
+			job("b", 0, t0), job("a", 0, t1), job("z", 9, t1), job("c", 0, t0), job("y", 9, t0),
+		}
+		slices.SortFunc(jobs, queueOrder)
+		var names []string
+		for _, j := range jobs {
+			names = append(names, j.Name)
+		}
+		Expect(names).To(Equal([]string{"y", "z", "b", "c", "a"}))
+	})
+})
+
+var _ = Describe("candidateECUs and the queues", func() {
+	ecus := []*diagv1.ECU{
+		builders.MakeECU("a", "ns").Label("rack", "1").Obj(),
+		builders.MakeECU("b", "ns").Label("rack", "1").Obj(),
+		builders.MakeECU("c", "ns").Label("rack", "2").Obj(),
+	}
+	ref := func(name, ecu string) *diagv1.DiagnosticJob { return builders.MakeJob(name, "ns").ECU(ecu).Obj() }
+	sel := func(name string, labels map[string]string) *diagv1.DiagnosticJob {
+		return builders.MakeJob(name, "ns").ECUSelector(labels).Obj()
+	}
+
+	It("finds the named ECU, or says it does not exist", func() {
+		got, reason, _ := candidateECUs(ref("j", "b"), ecus)
+		Expect(got).To(ConsistOf(ecus[1]))
+		Expect(reason).To(BeEmpty())
+		got, reason, msg := candidateECUs(ref("j", "x"), ecus)
+		Expect(got).To(BeEmpty())
+		Expect(reason).To(Equal(diagv1.ReasonEcuNotFound))
+		Expect(msg).To(ContainSubstring("x"))
+	})
+	It("finds every matching ECU by name, or says none matches", func() {
+		got, _, _ := candidateECUs(sel("j", map[string]string{"rack": "1"}), ecus)
+		Expect(got).To(Equal(ecus[:2]))
+		_, reason, _ := candidateECUs(sel("j", map[string]string{"rack": "9"}), ecus)
+		Expect(reason).To(Equal(diagv1.ReasonNoMatchingEcu))
+		bad := sel("j", nil)
+		bad.Spec.ECUSelector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "rack", Operator: "Bogus"}}
+		_, reason, msg := candidateECUs(bad, ecus)
+		Expect(reason).To(Equal(diagv1.ReasonNoMatchingEcu))
+		Expect(msg).To(ContainSubstring("Invalid spec.ecuSelector"))
+	})
+	It("gives each job its best position over the ECUs it waits for", func() {
+		first, second, third := ref("first", "a"), sel("second", map[string]string{"rack": "1"}), ref("third", "b")
+		q := buildQueues([]*diagv1.DiagnosticJob{first, second, third}, ecus)
+		Expect(q.jobs["a"]).To(Equal([]*diagv1.DiagnosticJob{first, second}))
+		Expect(q.jobs["b"]).To(Equal([]*diagv1.DiagnosticJob{second, third}))
+		Expect(q.jobs).NotTo(HaveKey("c"))
+		pos, best := q.bestPosition(second, ecus[:2])
+		Expect(pos).To(Equal(int32(1)))
+		Expect(best.Name).To(Equal("b"))
+		pos, _ = q.bestPosition(third, ecus[1:2])
+		Expect(pos).To(Equal(int32(2)))
+	})
+})
+
+var _ = Describe("deriveJobConditions", func() {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	DescribeTable("follows phase and reason",
+		func(phase diagv1.JobPhase, reason string, scheduled metav1.ConditionStatus, final string) {
+			j := builders.MakeJob("j", "ns").Obj()
+			j.Status.Phase, j.Status.Reason = phase, reason
+			deriveJobConditions(&j.Status, j.Generation, now)
+			Expect(findCondition(j.Status.Conditions, diagv1.ConditionScheduled).Status).To(Equal(scheduled))
+			for _, t := range []string{diagv1.ConditionComplete, diagv1.ConditionFailed} {
+				c := findCondition(j.Status.Conditions, t)
+				if t == final {
+					Expect(c.Status).To(Equal(metav1.ConditionTrue))
+					Expect(c.Reason).To(Equal(reason))
+				} else {
+					Expect(c.Type).To(BeEmpty(), "no %s condition", t)
+				}
+			}
+		},
+		Entry("queued", diagv1.JobQueued, diagv1.ReasonEcuCordoned, metav1.ConditionFalse, ""),
+		Entry("scheduled", diagv1.JobScheduled, diagv1.ReasonScheduled, metav1.ConditionTrue, ""),
+		Entry("running", diagv1.JobRunning, diagv1.ReasonScheduled, metav1.ConditionTrue, ""),
+		Entry("succeeded", diagv1.JobSucceeded, diagv1.ReasonSucceeded, metav1.ConditionFalse, diagv1.ConditionComplete),
+		Entry("failed", diagv1.JobFailed, diagv1.ReasonStepFailed, metav1.ConditionFalse, diagv1.ConditionFailed),
+		Entry("failed retryably: no verdict yet", diagv1.JobFailed, diagv1.ReasonEcuUnreachable, metav1.ConditionFalse, ""),
+	)
+	It("drops the final condition when a job runs again", func() {
+		j := builders.MakeJob("j", "ns").Obj()
+		j.Status.Phase, j.Status.Reason = diagv1.JobFailed, diagv1.ReasonStepFailed
+		deriveJobConditions(&j.Status, j.Generation, now)
+		j.Status.Phase, j.Status.Reason = diagv1.JobQueued, diagv1.ReasonQueued
+		deriveJobConditions(&j.Status, j.Generation, now)
+		Expect(findCondition(j.Status.Conditions, diagv1.ConditionFailed).Type).To(BeEmpty())
+	})
+})
+
+var _ = Describe("freshCopies", func() {
+	withRV := func(rv, phase string) *diagv1.DiagnosticJob {
+		j := builders.MakeJob("j", "ns").Obj()
+		j.ResourceVersion, j.Status.Phase = rv, diagv1.JobPhase(phase)
+		return j
+	}
+	It("prefers a remembered write over an older cached copy until the cache catches up", func() {
+		var f freshCopies
+		f.remember(withRV("120", "Scheduled"))
+		Expect(newest(&f, withRV("99", "Queued")).Status.Phase).To(Equal(diagv1.JobScheduled), "99 < 120 by number, not by text")
+		Expect(newest(&f, withRV("121", "Running")).Status.Phase).To(Equal(diagv1.JobRunning))
+		Expect(newest(&f, withRV("99", "Queued")).Status.Phase).To(Equal(diagv1.JobQueued), "forgotten once the cache caught up")
+	})
+	It("trusts the cache when resource versions are not comparable integers", func() {
+		var f freshCopies
+		f.remember(withRV("abc", "Scheduled"))
+		Expect(newest(&f, withRV("1", "Queued")).Status.Phase).To(Equal(diagv1.JobQueued))
+	})
+	It("forgets objects that are gone", func() {
+		var f freshCopies
+		f.remember(withRV("5", "Scheduled"))
+		f.forgetAbsent(&diagv1.DiagnosticJob{}, "ns", map[string]bool{})
+		Expect(rememberedOf[*diagv1.DiagnosticJob](&f)).To(BeEmpty())
+	})
+})
+
+var _ = Describe("assessECU", func() {
+	now := time.Now()
+	live := func(name string, labels map[string]string) *agentView {
+		w := builders.MakeAgent(name).MaxConcurrentJobs(1)
+		for k, v := range labels {
+			w.Label(k, v)
+		}
+		return &agentView{obj: w.Obj(), health: agentHealth{live: true, expiry: now.Add(time.Minute)}}
+	}
+	fleetOf := func(agents ...*agentView) *fleet {
+		f := &fleet{agents: map[string]*agentView{}}
+		for _, a := range agents {
+			f.agents[a.obj.Name] = a
+			f.names = append(f.names, a.obj.Name)
+		}
+		slices.Sort(f.names)
+		return f
+	}
+	reachable := func(s metav1.ConditionStatus) *builders.ECUWrapper {
+		return builders.MakeECU("e", "ns").AgentSelector(map[string]string{"site": "x"}).Condition(diagv1.ConditionReachable, s, "test")
+	}
+	DescribeTable("is Ready only when reachable (or never probed) and served by a live matching agent",
+		func(ecu *builders.ECUWrapper, f *fleet, ready bool, reason string) {
+			r := assessECU(ecu.Obj(), f)
+			Expect(r.ready).To(Equal(ready))
+			Expect(r.reason).To(Equal(reason))
+		},
+		Entry("reachable, agent", reachable("True"), fleetOf(live("a", map[string]string{"site": "x"})), true, diagv1.ReasonReachable),
+		Entry("reachable, only a non-matching agent", reachable("True"), fleetOf(live("a", map[string]string{"site": "y"})), false, diagv1.ReasonNoAgent),
+		Entry("unreachable", reachable("False"), fleetOf(live("a", map[string]string{"site": "x"})), false, diagv1.ReasonUnreachable),
+		Entry("no verdict yet", builders.MakeECU("e", "ns"), fleetOf(live("a", nil)), false, diagv1.ReasonProbing),
+		Entry("never probed", builders.MakeECU("e", "ns").Probe(diagv1.ProbeNone), fleetOf(live("a", nil)), true, diagv1.ReasonReachable),
+	)
+	It("keeps the serving agent while it is live, else takes the first by name", func() {
+		a, b := live("a", nil), live("b", nil)
+		Expect(servingAgent("b", []*agentView{a, b})).To(Equal("b"))
+		Expect(servingAgent("gone", []*agentView{a, b})).To(Equal("a"))
+		Expect(servingAgent("b", nil)).To(BeEmpty())
+	})
+	It("picks the least busy agent with room", func() {
+		a, b := live("a", nil), live("b", nil)
+		a.running = 1
+		Expect(leastBusy([]*agentView{a, b})).To(BeIdenticalTo(b))
+		b.running = 1
+		Expect(leastBusy([]*agentView{a, b})).To(BeNil(), "both at maxConcurrentJobs 1")
+	})
+})
