@@ -12,7 +12,7 @@ FUZZTIME         ?= 10s
 # Generated files: regenerated and compared by verify-generated.
 GENERATED        := config/crd/bases config/rbac api/v1alpha1/zz_generated.deepcopy.go
 
-.PHONY: e2e all build test unit verify-generated vet fmt-check fuzz bench bench-doip bench-scheduler \
+.PHONY: e2e all build test unit verify-generated vet fmt-check fuzz bench-doip bench-scheduler \
         manifests generate envtest-bins demo dev clean help
 
 all: build
