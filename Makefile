@@ -18,7 +18,7 @@ GENERATED        := config/crd/bases config/rbac api/v1alpha1/zz_generated.deepc
 all: build
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 build: ## Build bin/ecufleet.
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ecufleet ./cmd/ecufleet

@@ -312,15 +312,11 @@ func progressOf(steps []v1alpha1.StepStatus) string {
 	return fmt.Sprintf("%d/%d", passed, len(steps))
 }
 
-// firstScheduledAnnotation is where the controller keeps a job's first scheduling time, from
-// which activeDeadlineSeconds counts across retries (controllers/scheduler_attempts.go).
-const firstScheduledAnnotation = v1alpha1.GroupName + "/first-scheduled"
-
 // deadlineStart is the time activeDeadlineSeconds counts from, the same the controller uses:
 // the first scheduling (annotation), else the current scheduling (Scheduled condition), else
 // the start of this attempt.
 func deadlineStart(job *v1alpha1.DiagnosticJob) time.Time {
-	if v, ok := job.Annotations[firstScheduledAnnotation]; ok {
+	if v, ok := job.Annotations[v1alpha1.FirstScheduledAnnotation]; ok {
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
 			return t
 		}

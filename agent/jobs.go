@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,10 +30,6 @@ const (
 	// close its connection before it removes the finalizer anyway.
 	cleanupWait = 10 * time.Second
 )
-
-// retryableReasons are the attempt failures the controller may retry (controllers/jobstate.go):
-// while a job is Failed with one of them, the controller, not the agent, decides what follows.
-var retryableReasons = []string{v1alpha1.ReasonAgentLost, v1alpha1.ReasonAgentRestarted, v1alpha1.ReasonEcuUnreachable}
 
 // reconcileJob drives one job bound to this agent: it starts Scheduled attempts, ends attempts
 // a previous run of this agent left Running, and cancels attempts that were deleted, suspended,
@@ -82,7 +77,7 @@ func (a *Agent) reconcileJob(ctx context.Context, req reconcile.Request) (reconc
 			return reconcile.Result{}, a.endOrphan(ctx, job)
 		}
 	case v1alpha1.JobSucceeded, v1alpha1.JobFailed, v1alpha1.JobCancelled:
-		if st.Phase == v1alpha1.JobFailed && slices.Contains(retryableReasons, st.Reason) {
+		if st.Phase == v1alpha1.JobFailed && v1alpha1.IsRetryableReason(st.Reason) {
 			return reconcile.Result{}, nil // the controller retries or fails the job, then moves the finalizer
 		}
 		// Finished by this agent, or ended by the controller (deadline, cancel) while running.

@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -10,10 +9,6 @@ import (
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
-
-// retryReasons are the infrastructure faults after which an attempt may be retried
-// (spec.backoffLimit); a failed expectation is never retried.
-var retryReasons = []string{diagv1.ReasonAgentLost, diagv1.ReasonAgentRestarted, diagv1.ReasonEcuUnreachable}
 
 // isFinal reports whether a job has ended for good. A Failed phase that the agent wrote with a
 // retryable reason is not final until the controller has decided between retry and failure.
@@ -27,14 +22,14 @@ func isFinalStatus(st *diagv1.DiagnosticJobStatus) bool {
 	case diagv1.JobSucceeded, diagv1.JobCancelled:
 		return true
 	case diagv1.JobFailed:
-		return !slices.Contains(retryReasons, st.Reason)
+		return !diagv1.IsRetryableReason(st.Reason)
 	}
 	return false
 }
 
 // awaitsRetryDecision reports an attempt the agent ended with a retryable failure.
 func awaitsRetryDecision(j *diagv1.DiagnosticJob) bool {
-	return j.Status.Phase == diagv1.JobFailed && slices.Contains(retryReasons, j.Status.Reason)
+	return j.Status.Phase == diagv1.JobFailed && diagv1.IsRetryableReason(j.Status.Reason)
 }
 
 // isBound reports whether the job's status claims an ECU or an agent for the current attempt.

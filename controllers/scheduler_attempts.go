@@ -12,11 +12,6 @@ import (
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
 
-// firstScheduledAnnotation on a job keeps the time of its first scheduling, from which
-// activeDeadlineSeconds counts across agent-loss retries; suspension removes it (the clock
-// restarts on resume, as for Kubernetes Jobs).
-const firstScheduledAnnotation = diagv1.GroupName + "/first-scheduled"
-
 // endAttempts ends the attempts that cannot go on: past the deadline, failed retryably, on a
 // lost agent, or suspended (once the agent has cancelled). It decides for every job first and
 // then writes, in parallel, for those that need it.
@@ -89,7 +84,7 @@ func deadline(j *diagv1.DiagnosticJob) (time.Time, bool) {
 // deadlineStart is the first scheduling time: the annotation, or, until the annotation is
 // written right after the bind, the current Scheduled condition.
 func deadlineStart(j *diagv1.DiagnosticJob) (time.Time, bool) {
-	if v, ok := j.Annotations[firstScheduledAnnotation]; ok {
+	if v, ok := j.Annotations[diagv1.FirstScheduledAnnotation]; ok {
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
 			return t, true
 		}

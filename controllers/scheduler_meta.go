@@ -40,14 +40,14 @@ func (p *pass) desiredMeta(j *diagv1.DiagnosticJob) func(*diagv1.DiagnosticJob) 
 		} else {
 			controllerutil.RemoveFinalizer(u, diagv1.JobFinalizer)
 		}
-		_, marked := j.Annotations[firstScheduledAnnotation]
+		_, marked := j.Annotations[diagv1.FirstScheduledAnnotation]
 		switch {
 		case bound && !marked:
 			if start, ok := deadlineStart(j); ok {
-				setMapEntry(&u.Annotations, firstScheduledAnnotation, start.UTC().Format(time.RFC3339))
+				setMapEntry(&u.Annotations, diagv1.FirstScheduledAnnotation, start.UTC().Format(time.RFC3339))
 			}
 		case !bound && !final && j.Spec.Suspend:
-			delete(u.Annotations, firstScheduledAnnotation)
+			delete(u.Annotations, diagv1.FirstScheduledAnnotation)
 		}
 	}
 }

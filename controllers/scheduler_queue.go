@@ -174,7 +174,7 @@ func (p *pass) waitingStatus(j *diagv1.DiagnosticJob, q ecuQueues, ecus []*diagv
 	if len(cands) > 1 {
 		message += fmt.Sprintf(" (the nearest of %d matching ECUs)", len(cands))
 	}
-	if reason == diagv1.ReasonQueued && j.Status.Phase == diagv1.JobQueued && slices.Contains(retryReasons, j.Status.Reason) {
+	if reason == diagv1.ReasonQueued && j.Status.Phase == diagv1.JobQueued && diagv1.IsRetryableReason(j.Status.Reason) {
 		reason = j.Status.Reason
 		message = fmt.Sprintf("Retrying after attempt %d failed (%s). %s", j.Status.Attempts, reason, message)
 	}

@@ -10,6 +10,11 @@ const (
 
 	// JobFinalizer keeps a bound job until its agent closed the ECU connection, so no session is left open.
 	JobFinalizer = GroupName + "/agent-cleanup"
+
+	// FirstScheduledAnnotation on a job holds its first scheduling time (RFC 3339), written by the
+	// controller, so that controller and agent count activeDeadlineSeconds from the same instant
+	// across retries.
+	FirstScheduledAnnotation = GroupName + "/first-scheduled"
 )
 
 // Condition types.
@@ -85,3 +90,13 @@ const (
 	// ReasonNoLease: the agent has no Lease at all.
 	ReasonNoLease = "NoLease"
 )
+
+// IsRetryableReason tells whether an attempt that ended with reason may be retried under
+// spec.backoffLimit: infrastructure faults only, never a failed expectation.
+func IsRetryableReason(reason string) bool {
+	switch reason {
+	case ReasonAgentLost, ReasonAgentRestarted, ReasonEcuUnreachable:
+		return true
+	}
+	return false
+}
