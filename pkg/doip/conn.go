@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/ecufleet/ecufleet/internal/ctxtime"
 )
 
 // Conn is one tester connection to an entity. It answers the entity's alive checks by itself,
-// from its read loop. It is safe for one goroutine doing Send, Receive and the other calls,
-// plus Close from another goroutine.
+// whether a call is reading the socket or its background reader is (see link). It is safe for
+// one goroutine doing Send, Receive and the other calls, plus Close from another goroutine.
 type Conn struct {
 	cfg  Client
 	addr string
@@ -19,9 +21,8 @@ type Conn struct {
 	entity uint16
 	closed bool
 
-	// Reused by Send (one Send at a time) so a round trip allocates neither a timer nor a message.
-	ackTimer *time.Timer
-	sendMsg  DiagnosticMessage
+	// Reused by Send (one Send at a time) so a round trip does not allocate a message.
+	sendMsg DiagnosticMessage
 }
 
 // current is the link in use, or ErrClosed.
@@ -89,14 +90,8 @@ func (c *Conn) send(ctx context.Context, l *link, target uint16, data []byte) er
 	if err != nil {
 		return err
 	}
-	if c.ackTimer == nil {
-		c.ackTimer = time.NewTimer(time.Until(deadline))
-	} else {
-		c.ackTimer.Reset(time.Until(deadline))
-	}
-	defer c.ackTimer.Stop()
 	for {
-		ev, err := l.await(ctx, c.ackTimer.C)
+		ev, _, err := l.await(ctx, deadline, false)
 		switch {
 		case err == errTimerExpired:
 			return fmt.Errorf("doip: no diagnostic ACK from 0x%04X within %v; the entity may be overloaded or the target unreachable",
@@ -121,24 +116,11 @@ func (c *Conn) send(ctx context.Context, l *link, target uint16, data []byte) er
 func (c *Conn) Receive(ctx context.Context) (*DiagnosticMessage, error) {
 	var m *DiagnosticMessage
 	err := c.withReconnect(ctx, func(l *link) error {
-		select {
-		case m = <-l.diag:
-			return nil
-		default:
+		var err error
+		if _, m, err = l.await(ctx, time.Time{}, true); err != nil && err == ctx.Err() {
+			return fmt.Errorf("doip: waiting for a diagnostic message: %w", err)
 		}
-		select {
-		case m = <-l.diag:
-			return nil
-		case <-l.done:
-			select { // a message queued before the connection dropped is still delivered
-			case m = <-l.diag:
-				return nil
-			default:
-				return l.lost()
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("doip: waiting for a diagnostic message: %w", ctx.Err())
-		}
+		return err
 	})
 	return m, err
 }
@@ -196,7 +178,7 @@ func (c *Conn) Reconnect(ctx context.Context, closeDelay time.Duration) error {
 		return err
 	}
 	l.close()
-	if err := sleep(ctx, closeDelay); err != nil {
+	if err := ctxtime.Sleep(ctx, closeDelay); err != nil {
 		return fmt.Errorf("doip: reconnect to %s: %w", c.addr, err)
 	}
 	backoff := 50 * time.Millisecond
@@ -206,7 +188,7 @@ func (c *Conn) Reconnect(ctx context.Context, closeDelay time.Duration) error {
 			_, err = c.swap(nl, entity)
 			return err
 		}
-		if serr := sleep(ctx, backoff); serr != nil {
+		if serr := ctxtime.Sleep(ctx, backoff); serr != nil {
 			return fmt.Errorf("doip: reconnect to %s: %w (last attempt: %v)", c.addr, serr, err)
 		}
 		backoff = min(2*backoff, time.Second)
@@ -222,21 +204,6 @@ func (c *Conn) Close() error {
 	}
 	c.closed = true
 	c.l.close()
-	<-c.l.done // the read loop ends promptly once the socket is closed
+	<-c.l.done // the background reader ends the link promptly once the socket is closed
 	return nil
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -5,16 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // receiveQueue bounds the diagnostic messages a Conn holds for Receive; when it is full the
-// read loop waits, which pushes back on the entity through TCP flow control.
+// background reader waits, which pushes back on the entity through TCP flow control.
 const receiveQueue = 64
 
-// event is an answer the read loop hands to the one caller waiting for it; kept by value so
-// the diagnostic ACK path does not allocate.
+// idleHandover is how long (one to two ticks of it) a link's socket stays with its caller after
+// a call returns before the background reader takes it over, so back-to-back calls read the
+// socket themselves (no goroutine hand-off per frame) while alive checks of an idle tester are
+// still answered far within the entity's A_DoIP_Ctrl.
+const idleHandover = 5 * time.Millisecond
+
+// deadlineSlack is how far a socket deadline already set may be from a new one and still be
+// kept, so a round trip does not pay a deadline update per frame. A read deadline is kept only
+// if it is earlier (an early expiry is retried), a write deadline only if it is later.
+const deadlineSlack = 10 * time.Millisecond
+
+// aLongTimeAgo is a read deadline in the past: setting it makes a blocked Read return.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// event is an answer a reader hands to the one caller waiting for it; kept by value so the
+// diagnostic ACK path does not allocate.
 type event struct {
 	typ            PayloadType
 	code           byte
@@ -22,7 +38,11 @@ type event struct {
 	msg            Message // the decoded answer, for routing activation and alive check responses
 }
 
-// link is one TCP (or TLS) connection of a Conn with its read loop.
+// link is one TCP (or TLS) connection of a Conn. Whoever holds the read token reads the
+// socket: the caller of a Send, Receive or control request while it waits (the frame it waits
+// for then reaches it without a goroutine hand-off), or, once the link has been idle for
+// idleHandover, the background reader, which answers alive checks and queues diagnostic
+// messages until a caller takes the token back.
 type link struct {
 	nc      net.Conn
 	tester  uint16
@@ -30,27 +50,93 @@ type link struct {
 
 	wmu  sync.Mutex
 	wbuf []byte
+	wdl  time.Time // the write deadline set on nc; under wmu
+
+	tok       chan struct{} // holds the read token while nobody reads
+	kick      chan struct{} // wakes the background reader to take the token
+	want      chan struct{} // a caller waits for the token the background reader holds
+	idle      *time.Timer   // ticks while idleArmed, see idleTick
+	idleArmed atomic.Bool
+	calls     atomic.Uint64 // calls ended, so the idle timer can tell activity
+	seenCalls atomic.Uint64 // calls at the idle timer's last tick
+
+	// interruptFn (the method value of interrupt, made once so a read does not allocate it) ends
+	// a read whose context ends; it then signals interrupted.
+	interruptFn func()
+	interrupted chan struct{}
+
+	// Owned by the read token holder.
+	rd      *Reader
+	rdl     time.Time          // the read deadline set on nc
+	rdlSet  bool               // false: nc's read deadline is unknown (rdl is stale)
+	stalled *DiagnosticMessage // read while Receive's queue was full; delivered before reading on
 
 	events  chan event
 	diag    chan *DiagnosticMessage
 	closing chan struct{} // closed by close
-	done    chan struct{} // closed when the read loop has ended
-	err     error         // why the read loop ended; read after done
+	done    chan struct{} // closed when the link has failed or been closed
+	err     error         // why the link ended; read after done
 	once    sync.Once
+	endOnce sync.Once
 }
 
 func newLink(nc net.Conn, tester uint16, version byte, maxPayload uint32) *link {
-	l := &link{nc: nc, tester: tester, version: version,
+	l := &link{nc: nc, tester: tester, version: version, rd: NewReader(nc, maxPayload),
+		tok: make(chan struct{}, 1), kick: make(chan struct{}, 1), want: make(chan struct{}, 1),
 		events: make(chan event, 8), diag: make(chan *DiagnosticMessage, receiveQueue),
-		closing: make(chan struct{}), done: make(chan struct{})}
-	go l.readLoop(NewReader(nc, maxPayload))
+		closing: make(chan struct{}), done: make(chan struct{}), interrupted: make(chan struct{}, 1)}
+	l.interruptFn = l.interrupt
+	l.tok <- struct{}{}
+	l.idle = time.AfterFunc(time.Hour, l.idleTick)
+	l.idleArmed.Store(true)
+	l.idle.Reset(idleHandover)
+	go l.background()
 	return l
+}
+
+// idleTick hands the socket to the background reader once no call has ended for a whole tick;
+// while calls keep coming it only re-arms itself, so a call costs no timer update (each can
+// wake the runtime's network poller).
+func (l *link) idleTick() {
+	n := l.calls.Load()
+	if l.seenCalls.Swap(n) != n {
+		l.idle.Reset(idleHandover)
+		return
+	}
+	l.idleArmed.Store(false)
+	l.wake()
+}
+
+// called records the end of a call and makes sure the idle timer runs.
+func (l *link) called() {
+	l.calls.Add(1)
+	if l.idleArmed.CompareAndSwap(false, true) {
+		l.idle.Reset(idleHandover)
+	}
+}
+
+// wake asks the background reader to take the read token.
+func (l *link) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 }
 
 func (l *link) close() {
 	l.once.Do(func() {
 		close(l.closing)
+		l.idle.Stop()
 		l.nc.Close()
+	})
+}
+
+// end records why the link ended (the first reason wins) and closes it.
+func (l *link) end(err error) {
+	l.endOnce.Do(func() {
+		l.err = err
+		l.close()
+		close(l.done)
 	})
 }
 
@@ -67,7 +153,7 @@ func (l *link) broken() bool {
 	}
 }
 
-// lost is the error of a link whose read loop ended.
+// lost is the error of a link that ended.
 func (l *link) lost() error {
 	return fmt.Errorf("doip: connection to %s lost: %w", l.nc.RemoteAddr(), l.err)
 }
@@ -77,7 +163,10 @@ func (l *link) write(m Message, deadline time.Time) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	l.wbuf = AppendFrame(l.wbuf[:0], l.version, m)
-	l.nc.SetWriteDeadline(deadline)
+	if l.wdl.Before(deadline) || l.wdl.Sub(deadline) > deadlineSlack {
+		l.wdl = deadline.Add(deadlineSlack)
+		l.nc.SetWriteDeadline(l.wdl)
+	}
 	if _, err := l.nc.Write(l.wbuf); err != nil {
 		l.close() // a partly written frame leaves the stream out of sync
 		return fmt.Errorf("doip: write %v to %s: %w", m.Type(), l.nc.RemoteAddr(), err)
@@ -85,65 +174,137 @@ func (l *link) write(m Message, deadline time.Time) error {
 	return nil
 }
 
-// readLoop dispatches every frame: answers alive checks itself, queues diagnostic messages for
-// Receive and hands everything else to the waiting caller.
-func (l *link) readLoop(rd *Reader) {
-	defer close(l.done)
-	defer l.close()
-	var ack DiagnosticACK
-	var nack DiagnosticNACK
+// setReadDeadline sets nc's read deadline to d (zero: none) unless the one already set expires
+// no later than d and at most deadlineSlack before it: an early expiry is retried by read.
+func (l *link) setReadDeadline(d time.Time) {
+	if l.rdlSet && !l.rdl.IsZero() && (d.IsZero() || !l.rdl.After(d) && d.Sub(l.rdl) <= deadlineSlack) {
+		return
+	}
+	l.nc.SetReadDeadline(d)
+	l.rdl, l.rdlSet = d, true
+}
+
+// background is the reader of an idle link: when kicked it takes the read token, reads and
+// dispatches frames until a caller wants the token back, and returns it.
+func (l *link) background() {
 	for {
-		h, p, err := rd.Next()
-		if err != nil {
-			var de *Error
-			if errors.As(err, &de) {
-				l.write(&GenericNACK{Code: de.NACK}, time.Now().Add(DefaultControlTimeout))
-				if !de.Close {
-					continue
-				}
-			}
-			l.err = err
+		select {
+		case <-l.kick:
+		case <-l.closing:
+			l.end(net.ErrClosed)
 			return
 		}
-		switch h.Type {
-		case TypeDiagnosticMessage:
-			m := &DiagnosticMessage{}
-			if m.UnmarshalPayload(p) != nil || m.Target != l.tester {
-				continue // not for this tester: a gateway misrouted it
+		select {
+		case <-l.tok:
+		default:
+			continue // a caller holds the token; it kicks again when it is done
+		}
+		if !l.readIdle() {
+			return
+		}
+		l.tok <- struct{}{}
+	}
+}
+
+// readIdle reads for the background reader until a caller asks for the token (true) or the
+// link ends (false).
+func (l *link) readIdle() bool {
+	if l.stalled != nil {
+		select {
+		case l.diag <- l.stalled:
+			l.stalled = nil
+		case <-l.closing:
+			l.end(net.ErrClosed)
+			return false
+		}
+	}
+	for {
+		select {
+		case <-l.want:
+			l.rdlSet = false // the caller may have set a deadline in the past to stop us
+			return true
+		default:
+		}
+		l.setReadDeadline(time.Time{})
+		h, p, err := l.rd.Next()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			l.rdlSet = false
+			continue
+		}
+		if err != nil {
+			if l.badFrame(err) {
+				continue
 			}
+			return false
+		}
+		ev, m := l.dispatch(h, p)
+		switch {
+		case m != nil:
 			select {
 			case l.diag <- m:
 			case <-l.closing:
-				return
+				l.end(net.ErrClosed)
+				return false
 			}
-		case TypeAliveCheckRequest:
-			if err := l.write(&AliveCheckResponse{SourceAddress: l.tester}, time.Now().Add(DefaultControlTimeout)); err != nil {
-				l.err = err
-				return
-			}
-		case TypeDiagnosticACK:
-			if ack.UnmarshalPayload(p) == nil {
-				l.post(event{typ: h.Type, code: ack.Code, source: ack.Source, target: ack.Target})
-			}
-		case TypeDiagnosticNACK:
-			if nack.UnmarshalPayload(p) == nil {
-				l.post(event{typ: h.Type, code: byte(nack.Code), source: nack.Source, target: nack.Target})
-			}
-		case TypeRoutingActivationResponse, TypeAliveCheckResponse, TypeGenericNACK:
-			m, _ := NewMessage(h.Type)
-			if m.UnmarshalPayload(p) == nil {
-				ev := event{typ: h.Type, msg: m}
-				if g, ok := m.(*GenericNACK); ok {
-					ev.code = byte(g.Code)
-				}
-				l.post(ev)
-			}
+		case ev.typ != 0:
+			l.post(ev)
 		}
 	}
 }
 
+// badFrame answers a frame the Reader refused with a generic NACK; true if the stream can go
+// on. Otherwise it ends the link with err.
+func (l *link) badFrame(err error) bool {
+	var de *Error
+	if errors.As(err, &de) {
+		l.write(&GenericNACK{Code: de.NACK}, time.Now().Add(DefaultControlTimeout))
+		if !de.Close {
+			return true
+		}
+	}
+	l.end(err)
+	return false
+}
+
+// dispatch acts on one frame read by whoever holds the token: it answers alive checks itself
+// and returns a diagnostic message for this tester or an answer for the waiting caller.
+func (l *link) dispatch(h Header, p []byte) (event, *DiagnosticMessage) {
+	switch h.Type {
+	case TypeDiagnosticMessage:
+		m := &DiagnosticMessage{}
+		if m.UnmarshalPayload(p) != nil || m.Target != l.tester {
+			return event{}, nil // not for this tester: a gateway misrouted it
+		}
+		return event{}, m
+	case TypeAliveCheckRequest:
+		if err := l.write(&AliveCheckResponse{SourceAddress: l.tester}, time.Now().Add(DefaultControlTimeout)); err != nil {
+			l.end(err)
+		}
+	case TypeDiagnosticACK:
+		var ack DiagnosticACK
+		if ack.UnmarshalPayload(p) == nil {
+			return event{typ: h.Type, code: ack.Code, source: ack.Source, target: ack.Target}, nil
+		}
+	case TypeDiagnosticNACK:
+		var nack DiagnosticNACK
+		if nack.UnmarshalPayload(p) == nil {
+			return event{typ: h.Type, code: byte(nack.Code), source: nack.Source, target: nack.Target}, nil
+		}
+	case TypeRoutingActivationResponse, TypeAliveCheckResponse, TypeGenericNACK:
+		m, _ := NewMessage(h.Type)
+		if m.UnmarshalPayload(p) == nil {
+			ev := event{typ: h.Type, msg: m}
+			if g, ok := m.(*GenericNACK); ok {
+				ev.code = byte(g.Code)
+			}
+			return ev, nil
+		}
+	}
+	return event{}, nil
+}
+
 // post hands an answer to the waiting caller; with nobody waiting, the oldest stale answer is
-// dropped rather than blocking the read loop.
+// dropped rather than blocking the background reader.
 func (l *link) post(ev event) {
 	for {
 		select {
@@ -158,27 +319,183 @@ func (l *link) post(ev event) {
 	}
 }
 
-// errTimerExpired tells a waiter that its own timer, not its context, ended the wait.
+// errTimerExpired tells a waiter that its own deadline, not its context, ended the wait.
 var errTimerExpired = errors.New("timer expired")
 
-// await returns the next answer for the waiting caller. Answers the read loop posted before the
-// connection dropped win over the drop, so a denial followed by a close is still reported as
-// the denial.
-func (l *link) await(ctx context.Context, timer <-chan time.Time) (event, error) {
+// await returns the next answer for the caller, or with diag the next diagnostic message,
+// waiting until deadline (zero: none; errTimerExpired) or ctx ends. Answers and messages
+// handed over before the connection dropped win over the drop, so a denial followed by a
+// close is still reported as the denial.
+func (l *link) await(ctx context.Context, deadline time.Time, diag bool) (event, *DiagnosticMessage, error) {
+	defer l.called()
+	evq, diagq := l.events, l.diag // the one the caller waits for
+	if diag {
+		evq = nil
+	} else {
+		diagq = nil
+	}
+	var timer <-chan time.Time
+	stalled := false // the socket waits for Receive to drain its queue: leave it to the background reader
+	for {
+		select {
+		case ev := <-evq:
+			return ev, nil, nil
+		case m := <-diagq:
+			return event{}, m, nil
+		default:
+		}
+		got := false
+		if !stalled {
+			select {
+			case <-l.tok:
+				got = true
+			default:
+			}
+		}
+		if !got {
+			if timer == nil && !deadline.IsZero() {
+				t := time.NewTimer(time.Until(deadline))
+				defer t.Stop()
+				timer = t.C
+			}
+			tokc := l.tok
+			if stalled {
+				tokc = nil
+			} else {
+				l.reclaim()
+			}
+			select {
+			case ev := <-evq:
+				return ev, nil, nil
+			case m := <-diagq:
+				return event{}, m, nil
+			case <-tokc:
+			case <-l.done:
+				select {
+				case ev := <-evq:
+					return ev, nil, nil
+				case m := <-diagq:
+					return event{}, m, nil
+				default:
+					return event{}, nil, l.lost()
+				}
+			case <-ctx.Done():
+				return event{}, nil, ctx.Err()
+			case <-timer:
+				return event{}, nil, errTimerExpired
+			}
+		}
+		ev, m, err, ok := l.read(ctx, deadline, diag)
+		l.tok <- struct{}{}
+		if ok {
+			return ev, m, err
+		}
+		stalled = true
+	}
+}
+
+// reclaim asks the background reader, which holds the token, to give it back, and interrupts
+// its blocked read.
+func (l *link) reclaim() {
 	select {
-	case ev := <-l.events:
-		return ev, nil
-	case <-l.done:
+	case l.want <- struct{}{}:
+	default:
+	}
+	l.nc.SetReadDeadline(aLongTimeAgo)
+}
+
+// interrupt ends the read of a caller whose context ended.
+func (l *link) interrupt() {
+	l.nc.SetReadDeadline(aLongTimeAgo)
+	l.interrupted <- struct{}{}
+}
+
+// read reads the socket with the token held until it has what the caller waits for; ok is
+// false when it had to stop because a diagnostic message found Receive's queue full.
+func (l *link) read(ctx context.Context, deadline time.Time, diag bool) (ev event, m *DiagnosticMessage, err error, ok bool) {
+	select {
+	case <-l.want: // a stale request of an earlier wait
+	default:
+	}
+	// What the background reader handed over before it gave the token back comes first.
+	if diag {
+		select {
+		case m := <-l.diag:
+			return event{}, m, nil, true
+		default:
+		}
+		if l.stalled != nil {
+			m, l.stalled = l.stalled, nil
+			return event{}, m, nil, true
+		}
+	} else {
 		select {
 		case ev := <-l.events:
-			return ev, nil
+			return ev, nil, nil, true
 		default:
-			return event{}, l.lost()
 		}
-	case <-ctx.Done():
-		return event{}, ctx.Err()
-	case <-timer:
-		return event{}, errTimerExpired
+		if l.stalled != nil {
+			l.wake()
+			return event{}, nil, nil, false
+		}
+	}
+	ctxBound := false
+	if d, has := ctx.Deadline(); has && (deadline.IsZero() || !d.After(deadline)) {
+		deadline, ctxBound = d, true
+	}
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, l.interruptFn)
+		defer func() {
+			if !stop() {
+				<-l.interrupted
+				l.rdlSet = false
+			}
+		}()
+	}
+	for {
+		select {
+		case <-l.done:
+			return event{}, nil, l.lost(), true
+		default:
+		}
+		l.setReadDeadline(deadline)
+		h, p, rerr := l.rd.Next()
+		if errors.Is(rerr, os.ErrDeadlineExceeded) {
+			l.rdlSet = false
+			switch {
+			case ctx.Err() != nil:
+				return event{}, nil, ctx.Err(), true
+			case deadline.IsZero() || time.Now().Before(deadline):
+				continue // an early expiry of a deadline kept for a later one
+			case ctxBound:
+				<-ctx.Done() // due now
+				return event{}, nil, ctx.Err(), true
+			}
+			return event{}, nil, errTimerExpired, true
+		}
+		if rerr != nil {
+			if l.badFrame(rerr) {
+				continue
+			}
+			return event{}, nil, l.lost(), true
+		}
+		ev, m := l.dispatch(h, p)
+		switch {
+		case m != nil && diag:
+			return event{}, m, nil, true
+		case m != nil:
+			select {
+			case l.diag <- m:
+			default:
+				l.stalled = m
+				l.wake()
+				return event{}, nil, nil, false
+			}
+		case ev.typ != 0 && diag:
+			l.post(ev) // an answer nobody waits for now, as the background reader would leave it
+		case ev.typ != 0:
+			return ev, nil, nil, true
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 // initialReadBuffer is the buffer a Reader starts with; it grows only for larger frames.
@@ -16,7 +17,9 @@ const initialReadBuffer = 4096
 // *Error without Close; the payload is then skipped in bounded chunks at the start of the next
 // call to Next, so the stream stays in sync without ever holding the payload. A pattern fault
 // (NACK 0x00) or a wrong length for the type (NACK 0x04) is an *Error with Close set; the Reader
-// then returns that same error forever, since the stream can no longer be trusted.
+// then returns that same error forever, since the stream can no longer be trusted. An expired
+// read deadline is returned as is and leaves the Reader ready to resume mid-frame, so the
+// goroutines sharing a socket can take turns reading it.
 type Reader struct {
 	r          io.Reader
 	max        uint32
@@ -52,31 +55,38 @@ func (r *Reader) Next() (Header, []byte, error) {
 	if err := h.Unmarshal(r.buf[r.start : r.start+HeaderLen]); err != nil {
 		return Header{}, nil, r.fail(err)
 	}
-	r.start += HeaderLen
 	if !h.Type.Known() {
+		r.start += HeaderLen
 		r.skip = uint64(h.Length)
 		return h, nil, checkLength(h.Type, h.Length)
 	}
 	if h.Length > r.max {
+		r.start += HeaderLen
 		r.skip = uint64(h.Length)
 		return h, nil, &Error{NACK: NACKMessageTooLarge,
 			Err: fmt.Errorf("%v payload of %d bytes exceeds the maximum of %d; raise the receiver's maximum payload", h.Type, h.Length, r.max)}
 	}
 	if err := checkLength(h.Type, h.Length); err != nil {
+		r.start += HeaderLen
 		return h, nil, r.fail(err)
 	}
-	n := int(h.Length)
+	// The header stays unconsumed until the whole frame is read, so a read deadline that
+	// expires mid-frame leaves the Reader where a retried Next resumes.
+	n := HeaderLen + int(h.Length)
 	if err := r.fill(n); err != nil {
 		return h, nil, r.fail(midFrame(err))
 	}
-	p := r.buf[r.start : r.start+n : r.start+n]
+	p := r.buf[r.start+HeaderLen : r.start+n : r.start+n]
 	r.start += n
 	return h, p, nil
 }
 
-// fail makes err sticky: after it the stream position is unknown.
+// fail makes err sticky: after it the stream position is unknown. A timeout (an expired read
+// deadline) is not sticky: the Reader keeps what it has read, and the next call resumes.
 func (r *Reader) fail(err error) error {
-	r.err = err
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		r.err = err
+	}
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"testing"
 	"testing/iotest"
 )
@@ -181,5 +182,71 @@ func TestReaderDecodeAllocatesNothingInSteadyState(t *testing.T) {
 	step()
 	if a := testing.AllocsPerRun(100, step); a != 0 {
 		t.Errorf("%v allocs per frame, want 0", a)
+	}
+}
+
+// scriptedReader returns its chunks one Read at a time; a nil chunk is an expired read deadline.
+type scriptedReader struct{ chunks [][]byte }
+
+func (s *scriptedReader) Read(p []byte) (int, error) {
+	if len(s.chunks) == 0 {
+		return 0, io.EOF
+	}
+	c := s.chunks[0]
+	if c == nil {
+		s.chunks = s.chunks[1:]
+		return 0, os.ErrDeadlineExceeded
+	}
+	n := copy(p, c)
+	if n == len(c) {
+		s.chunks = s.chunks[1:]
+	} else {
+		s.chunks[0] = c[n:]
+	}
+	return n, nil
+}
+
+// A read deadline that expires anywhere in a frame (inside the header, inside the payload,
+// between frames) is returned as is and is not sticky: the next call resumes the same frame,
+// which is how a Conn's caller and its background reader take turns on one socket.
+func TestReaderResumesAfterDeadlineMidFrame(t *testing.T) {
+	stream, want := framesForReader(t)
+	for _, cut := range []int{0, 3, HeaderLen, HeaderLen + 2, len(stream) - 1} {
+		src := &scriptedReader{chunks: [][]byte{stream[:cut], nil, stream[cut:]}}
+		if cut == 0 {
+			src.chunks = src.chunks[1:]
+		}
+		rd := NewReader(src, 0)
+		var got []Message
+		timeouts := 0
+		for {
+			h, p, err := rd.Next()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				timeouts++
+				continue
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("cut at %d: frame %d: %v", cut, len(got), err)
+			}
+			m, _ := NewMessage(h.Type)
+			if err := m.UnmarshalPayload(p); err != nil {
+				t.Fatalf("cut at %d: frame %d: %v", cut, len(got), err)
+			}
+			got = append(got, m)
+		}
+		if timeouts != 1 {
+			t.Errorf("cut at %d: %d timeouts returned, want 1", cut, timeouts)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("cut at %d: %d frames, want %d", cut, len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(Marshal(Version2012, got[i]), Marshal(Version2012, want[i])) {
+				t.Errorf("cut at %d: frame %d = %#v, want %#v", cut, i, got[i], want[i])
+			}
+		}
 	}
 }

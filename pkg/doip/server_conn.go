@@ -9,11 +9,13 @@ import (
 	"time"
 )
 
-// serverConn is one TCP socket of a Server. Its reader goroutine (serve) runs the state machine
-// and never waits for a Handler: it acknowledges each diagnostic message on receipt and queues
-// it for the socket's worker goroutine (see server_worker.go), so alive check responses and
-// further requests are read while a Handler runs. Alive-check probes and closes may come from
-// other goroutines.
+// serverConn is one TCP socket of a Server. Its reader runs the state machine and is never
+// blocked by a Handler for long: it acknowledges each diagnostic message on receipt and runs
+// the Handler itself when nothing else is pending, handing the socket to a new reader if the
+// Handler has not returned within handlerTakeover; messages that arrive while a Handler runs
+// are queued for the socket's worker goroutine (see server_worker.go). So alive check responses
+// and further requests are read while a Handler runs. Alive-check probes and closes may come
+// from other goroutines.
 type serverConn struct {
 	s      *Server
 	nc     net.Conn
@@ -21,9 +23,10 @@ type serverConn struct {
 	ctx    context.Context // ends when the socket closes, for the handlers running on it
 	cancel context.CancelFunc
 
-	wmu     sync.Mutex // one frame write at a time, whichever goroutine writes
-	wbuf    []byte     // frames not yet written: a corked diagnostic ACK (see queueACK)
-	flusher *time.Timer
+	wmu        sync.Mutex // one frame write at a time, whichever goroutine writes
+	wbuf       []byte     // frames not yet written: a corked diagnostic ACK (see queueACK)
+	flusher    *time.Timer
+	flushArmed bool // flusher runs; under wmu
 
 	// Owned by the reader; read by others under s.mu.
 	activated bool
@@ -36,12 +39,23 @@ type serverConn struct {
 
 	msg DiagnosticMessage // the reader's decode target, reused for every diagnostic message
 	q   requestQueue      // acknowledged messages on their way to the Handler
+
+	readMu   sync.Mutex     // held by the goroutine that is the socket's reader
+	readDone chan struct{}  // closed when the last reader has ended
+	handlers sync.WaitGroup // inline Handlers still running
+	handoff  atomic.Bool    // an inline Handler runs and nobody reads: its runner or takeover claims the socket
+	inlines  atomic.Uint64  // inline Handler runs started, so takeover can tell a long run from a new one
+	takeover *time.Timer    // watches inline Handlers while armed
+	watched  atomic.Uint64  // inlines at takeover's last tick
+	armed    atomic.Bool    // takeover is running
 }
 
 func newServerConn(s *Server, nc net.Conn) *serverConn {
-	c := &serverConn{s: s, nc: nc, rd: NewReader(nc, s.maxFrameSize())}
+	c := &serverConn{s: s, nc: nc, rd: NewReader(nc, s.maxFrameSize()), readDone: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	c.q.rw.c = c
+	c.takeover = time.AfterFunc(time.Hour, c.takeoverTick)
+	c.takeover.Stop() // armed by armTakeover
 	return c
 }
 
@@ -54,12 +68,17 @@ func (c *serverConn) close() {
 	})
 }
 
-// serve runs the socket until a fault, a timeout or close, then waits for its worker, so the
-// Server counts the socket as open until its last Handler has returned.
+// serve runs the socket until a fault, a timeout or close, then waits for its readers and
+// Handlers, so the Server counts the socket as open until its last Handler has returned.
 func (c *serverConn) serve() {
-	c.readLoop()
+	c.nc.SetReadDeadline(time.Now().Add(c.s.timeout(c.s.InitialInactivity, DefaultInitialInactivity)))
+	c.readMu.Lock()
+	c.read()
+	<-c.readDone
 	c.close()
+	c.handlers.Wait()
 	c.waitWorker()
+	c.takeover.Stop()
 	c.wmu.Lock()
 	if c.flusher != nil {
 		c.flusher.Stop()
@@ -67,10 +86,22 @@ func (c *serverConn) serve() {
 	c.wmu.Unlock()
 }
 
-// readLoop is the socket's state machine: read a frame, act on it, until a fault or a timeout.
-func (c *serverConn) readLoop() {
+// read runs the read loop on this goroutine, which holds readMu, until the socket ends (then
+// it closes the socket, which ends the context of a Handler still running, and readDone) or the
+// reader role moves on to another goroutine.
+func (c *serverConn) read() {
+	if c.readLoop() {
+		return
+	}
+	c.close()
+	c.readMu.Unlock()
+	close(c.readDone)
+}
+
+// readLoop is the socket's state machine: read a frame, act on it, until a fault or a timeout
+// (false) or until another goroutine took the reader role over (true).
+func (c *serverConn) readLoop() (moved bool) {
 	log := c.s.Logger.WithValues("remote", c.nc.RemoteAddr())
-	c.nc.SetReadDeadline(time.Now().Add(c.s.timeout(c.s.InitialInactivity, DefaultInitialInactivity)))
 	for {
 		if c.activated {
 			c.restartInactivity()
@@ -83,23 +114,43 @@ func (c *serverConn) readLoop() {
 				if errors.As(err, &ne) && ne.Timeout() {
 					log.V(1).Info("Closing inactive TCP socket", "activated", c.activated)
 				}
-				return
+				return false
 			}
 			log.V(1).Info("Answering bad frame with generic NACK", "code", de.NACK, "close", de.Close, "error", de.Err)
 			if de.Close {
 				c.writeFinal(&GenericNACK{Code: de.NACK})
-				return
+				return false
 			}
 			if c.writeMsg(&GenericNACK{Code: de.NACK}) != nil {
-				return
+				return false
 			}
 			continue
 		}
 		c.frames.Add(1)
-		if !c.dispatch(h, p) {
-			return
+		switch c.dispatch(h, p) {
+		case readEnd:
+			return false
+		case readMoved:
+			return true
 		}
 	}
+}
+
+// readNext is what the reader does after a frame.
+type readNext int
+
+const (
+	readOn    readNext = iota // read the next frame
+	readEnd                   // close the socket
+	readMoved                 // stop: another goroutine has become the reader
+)
+
+// readOnIf is readOn if ok, else readEnd.
+func readOnIf(ok bool) readNext {
+	if ok {
+		return readOn
+	}
+	return readEnd
 }
 
 // restartInactivity restarts T_TCP_General_Inactivity. The reader calls it for every frame
@@ -109,22 +160,22 @@ func (c *serverConn) restartInactivity() {
 	c.nc.SetReadDeadline(time.Now().Add(c.s.timeout(c.s.GeneralInactivity, DefaultGeneralInactivity)))
 }
 
-// dispatch acts on one well-formed frame; false closes the socket.
-func (c *serverConn) dispatch(h Header, p []byte) bool {
+// dispatch acts on one well-formed frame.
+func (c *serverConn) dispatch(h Header, p []byte) readNext {
 	switch h.Type {
 	case TypeRoutingActivationRequest:
 		var req RoutingActivationRequest
 		if err := req.UnmarshalPayload(p); err != nil {
-			return false
+			return readEnd
 		}
 		resp := c.s.activate(c, &req)
 		if resp.Code.closesSocket() {
 			c.writeFinal(resp)
-			return false
+			return readEnd
 		}
-		return c.writeMsg(resp) == nil
+		return readOnIf(c.writeMsg(resp) == nil)
 	case TypeAliveCheckRequest:
-		return c.writeMsg(&AliveCheckResponse{SourceAddress: c.s.LogicalAddress}) == nil
+		return readOnIf(c.writeMsg(&AliveCheckResponse{SourceAddress: c.s.LogicalAddress}) == nil)
 	case TypeAliveCheckResponse:
 		c.aliveMu.Lock()
 		if c.aliveWait != nil {
@@ -134,31 +185,31 @@ func (c *serverConn) dispatch(h Header, p []byte) bool {
 			}
 		}
 		c.aliveMu.Unlock()
-		return true
+		return readOn
 	case TypeDiagnosticMessage:
 		if err := c.msg.UnmarshalPayload(p); err != nil {
-			return false
+			return readEnd
 		}
 		return c.diagnostic(&c.msg)
 	case TypeDiagnosticACK, TypeDiagnosticNACK, TypeGenericNACK:
-		return true // a tester's acknowledgement needs no answer
+		return readOn // a tester's acknowledgement needs no answer
 	}
 	// A UDP-only type (or one only an entity sends) arrived on TCP: not supported here.
-	return c.writeMsg(&GenericNACK{Code: NACKUnknownPayloadType}) == nil
+	return readOnIf(c.writeMsg(&GenericNACK{Code: NACKUnknownPayloadType}) == nil)
 }
 
-// diagnostic validates a diagnostic message, then acknowledges it and queues it for the Handler.
-func (c *serverConn) diagnostic(m *DiagnosticMessage) bool {
+// diagnostic validates a diagnostic message, then acknowledges it and has the Handler serve it.
+func (c *serverConn) diagnostic(m *DiagnosticMessage) readNext {
 	switch {
 	case !c.activated || m.Source != c.source:
 		c.writeFinal(&DiagnosticNACK{Source: m.Target, Target: m.Source, Code: DiagNACKInvalidSource})
-		return false
+		return readEnd
 	case !c.s.servesTarget(m.Target):
-		return c.nack(m, DiagNACKUnknownTarget) == nil
+		return readOnIf(c.nack(m, DiagNACKUnknownTarget) == nil)
 	case uint64(len(m.Data)) > uint64(c.s.maxDataSize()):
-		return c.nack(m, DiagNACKMessageTooLarge) == nil
+		return readOnIf(c.nack(m, DiagNACKMessageTooLarge) == nil)
 	case c.s.Handler == nil:
-		return c.queueACK(m.Target, m.Source, false) == nil
+		return readOnIf(c.queueACK(m.Target, m.Source, false) == nil)
 	}
 	return c.enqueue(m)
 }

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ecufleet/ecufleet/internal/ctxtime"
 )
 
 // A second request sent while the first one's Handler runs is acknowledged at once (ISO
@@ -223,7 +225,7 @@ func TestServerResponsesRestartGeneralInactivity(t *testing.T) {
 	s.GeneralInactivity = time.Second
 	s.Handler = HandlerFunc(func(ctx context.Context, w ResponseWriter, r *Request) {
 		for range 6 { // 1.5 s in all, each gap a quarter of the timer
-			if w.Write([]byte{0x7F, r.Data[0], 0x78}) != nil || sleep(ctx, 250*time.Millisecond) != nil {
+			if w.Write([]byte{0x7F, r.Data[0], 0x78}) != nil || ctxtime.Sleep(ctx, 250*time.Millisecond) != nil {
 				return
 			}
 		}
@@ -237,4 +239,57 @@ func TestServerResponsesRestartGeneralInactivity(t *testing.T) {
 		raw.expectResponse(0x7F, 0x31, 0x78)
 	}
 	raw.expectResponse(0x71)
+}
+
+// A Handler that runs long on the socket's reader goroutine hands reading over to a new
+// goroutine, round after round: alive check requests and further requests are still read and
+// answered while it is held, responses keep their order, and the socket serves fast requests
+// in between and closes cleanly at the end.
+func TestServerServesOnAfterReaderTakeovers(t *testing.T) {
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var running atomic.Int32
+	var overlap atomic.Bool
+	s := echoServer()
+	s.Handler = HandlerFunc(func(ctx context.Context, w ResponseWriter, r *Request) {
+		if running.Add(1) > 1 {
+			overlap.Store(true)
+		}
+		defer running.Add(-1)
+		if r.Data[0] == 0x31 {
+			started <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return
+			}
+		}
+		w.Write(append([]byte{r.Data[0] + 0x40}, r.Data[1:]...))
+	})
+	raw := dialRaw(t, startServer(t, s))
+	raw.activate(0x0E00)
+	for round := range byte(3) {
+		raw.send(diag(0x31, 0x01, 0xFF, round))
+		raw.expectACK()
+		receive(t, started, "the held request runs")
+		raw.send(&AliveCheckRequest{})
+		if m, ok := raw.next().(*AliveCheckResponse); !ok || m.SourceAddress != 0x00E0 {
+			t.Fatalf("round %d: got %#v while a Handler is held, want an alive check response", round, m)
+		}
+		raw.send(diag(0x22, 0xF1, round))
+		raw.expectACK()
+		release <- struct{}{}
+		raw.expectResponse(0x71, 0x01, 0xFF, round)
+		raw.expectResponse(0x62, 0xF1, round)
+		for i := range byte(3) {
+			raw.send(diag(0x3E, i))
+			raw.expectACK()
+			raw.expectResponse(0x7E, i)
+		}
+	}
+	if overlap.Load() {
+		t.Fatal("two Handler calls of one socket ran at once")
+	}
+	raw.nc.Close()
+	waitFor(t, func() bool { return s.OpenSockets() == 0 })
 }

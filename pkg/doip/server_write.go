@@ -10,10 +10,12 @@ const serverWriteTimeout = 10 * time.Second
 // handler's ACK still goes out far within the 50 ms ISO 13400-2 allows.
 const ackCork = time.Millisecond
 
-// queueACK sends a positive diagnostic ACK from source to target. With cork (the socket's
-// worker is idle, so the Handler is about to run) the ACK waits in the write buffer and leaves
-// with the Handler's first response, when the Handler returns, or after ackCork, whichever
-// comes first; any other frame written meanwhile takes it along, ahead of itself.
+// queueACK sends a positive diagnostic ACK from source to target. With cork (nothing else is
+// pending, so the Handler is about to run) the ACK waits in the write buffer and leaves with the
+// Handler's first response, when the Handler returns, or within ackCork, whichever comes first;
+// any other frame written meanwhile takes it along, ahead of itself. The cork timer is armed
+// only when it is not already running and is never stopped: it flushes at most once per
+// ackCork, instead of a timer update per request (each can wake the runtime's network poller).
 func (c *serverConn) queueACK(source, target uint16, cork bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -21,13 +23,23 @@ func (c *serverConn) queueACK(source, target uint16, cork bool) error {
 	if !cork {
 		return c.writeBuffered(time.Now().Add(serverWriteTimeout))
 	}
-	wait := c.s.ackCorkTime()
-	if c.flusher == nil {
-		c.flusher = time.AfterFunc(wait, func() { c.flush() })
-	} else {
-		c.flusher.Reset(wait)
+	if !c.flushArmed {
+		c.flushArmed = true
+		if c.flusher == nil {
+			c.flusher = time.AfterFunc(c.s.ackCorkTime(), c.flushCorked)
+		} else {
+			c.flusher.Reset(c.s.ackCorkTime())
+		}
 	}
 	return nil
+}
+
+// flushCorked is the cork timer: it sends a corked ACK that is still waiting.
+func (c *serverConn) flushCorked() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.flushArmed = false
+	c.writeBuffered(time.Now().Add(serverWriteTimeout))
 }
 
 // flush writes whatever is buffered (a corked ACK).
@@ -65,9 +77,6 @@ func (c *serverConn) writeFinal(m Message) {
 func (c *serverConn) writeBuffered(deadline time.Time) error {
 	if len(c.wbuf) == 0 {
 		return nil
-	}
-	if c.flusher != nil {
-		c.flusher.Stop()
 	}
 	c.nc.SetWriteDeadline(deadline)
 	_, err := c.nc.Write(c.wbuf)
