@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/ecufleet/ecufleet/internal/ctxtime"
 	"github.com/ecufleet/ecufleet/pkg/doip"
 	"github.com/ecufleet/ecufleet/pkg/uds"
 )
@@ -60,7 +61,7 @@ func openSession(ctx context.Context, ep endpoint, pendingLimit time.Duration, l
 		var denied *doip.ActivationError
 		busy := errors.As(err, &denied) &&
 			(denied.Response.Code == doip.ActivationSourceInUse || denied.Response.Code == doip.ActivationNoFreeSocket)
-		if !busy || attempt == busyActivationTries || sleepCtx(ctx, busyActivationPause) != nil {
+		if !busy || attempt == busyActivationTries || ctxtime.Sleep(ctx, busyActivationPause) != nil {
 			break
 		}
 		log.V(1).Info("Routing activation denied while the tester address is busy; retrying", "address", ep.tcpAddr, "code", denied.Response.Code.String())

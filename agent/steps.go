@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/ctxtime"
 	"github.com/ecufleet/ecufleet/pkg/doip"
 	"github.com/ecufleet/ecufleet/pkg/uds"
 )
@@ -39,7 +40,7 @@ func perform(ctx context.Context, s *session, step *v1alpha1.Step) outcome {
 		}
 		return outcome{err: s.reconnect(ctx, delay)}
 	case step.Delay != nil:
-		return outcome{err: sleepCtx(ctx, step.Delay.Duration.Duration)}
+		return outcome{err: ctxtime.Sleep(ctx, step.Delay.Duration.Duration)}
 	}
 	return outcome{err: errors.New("the step has no action: set exactly one of entityStatus, aliveCheck, powerMode, " +
 		"vehicleIdentification, routingActivation, diagnostic, uds, reconnect or delay")}
@@ -330,16 +331,4 @@ func (s *session) securityAccess(ctx context.Context, a *v1alpha1.SecurityAccess
 	keyOut.value = seedOut.value
 	keyOut.note = joinNotes("seed "+seedOut.value, strings.TrimSpace(seedOut.note+" "+keyOut.note))
 	return keyOut
-}
-
-// sleepCtx waits d, or less when ctx ends first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/ecufleet/ecufleet/internal/ctxtime"
 	"github.com/ecufleet/ecufleet/pkg/doip"
 	"github.com/ecufleet/ecufleet/pkg/uds"
 )
@@ -225,13 +226,13 @@ func (s *Sim) serveDoIP(ctx context.Context, w doip.ResponseWriter, r *doip.Requ
 	} else {
 		resp, reset = e.respond(req, now)
 	}
-	if d, ok := match(e.delays, req); ok && sleep(ctx, d.interval) != nil {
+	if d, ok := match(e.delays, req); ok && ctxtime.Sleep(ctx, d.interval) != nil {
 		return
 	}
 	p, pending := match(e.pending, req)
 	if pending {
 		for range p.count {
-			if w.Write(negative(sid, uds.NRCResponsePending)) != nil || sleep(ctx, p.interval) != nil {
+			if w.Write(negative(sid, uds.NRCResponsePending)) != nil || ctxtime.Sleep(ctx, p.interval) != nil {
 				return
 			}
 		}
@@ -290,19 +291,4 @@ func (e *ecu) booting(now time.Time) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return now.Before(e.bootUntil)
-}
-
-// sleep waits d or until ctx ends (the tester's socket closed).
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

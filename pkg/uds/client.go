@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecufleet/ecufleet/internal/ctxtime"
 	"github.com/ecufleet/ecufleet/pkg/doip"
 )
 
@@ -144,7 +145,7 @@ func (c *Client) Request(ctx context.Context, req []byte) ([]byte, error) {
 		}
 		nre, isNegative := negative(resp)
 		if isNegative && nre.NRC == NRCBusyRepeatRequest && attempt < retries {
-			if err := sleep(ctx, durationOr(c.BusyDelay, DefaultBusyDelay)); err != nil {
+			if err := ctxtime.Sleep(ctx, durationOr(c.BusyDelay, DefaultBusyDelay)); err != nil {
 				return nil, fmt.Errorf("wait to repeat UDS request %s after busyRepeatRequest: %w", sid, err)
 			}
 			continue
@@ -267,16 +268,4 @@ func durationOr(d, def time.Duration) time.Duration {
 		return def
 	}
 	return d
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
