@@ -5,10 +5,7 @@ import (
 	"fmt"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -46,23 +43,9 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req reconcile.Request) 
 		return reconcile.Result{}, err
 	}
 	updated := agent.DeepCopy()
-	status := metav1.ConditionFalse
-	if h.live {
-		status = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(&updated.Status.Conditions, metav1.Condition{
-		Type: diagv1.ConditionReady, Status: status, Reason: h.reason, Message: h.message,
-		ObservedGeneration: agent.Generation, LastTransitionTime: metav1.NewTime(now),
-	})
-	if !equality.Semantic.DeepEqual(agent.Status, updated.Status) {
-		err := r.client.Status().Patch(ctx, updated, client.MergeFromWithOptions(&agent, client.MergeFromWithOptimisticLock{}))
-		switch {
-		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
-			// The agent wrote its status meanwhile; its update event brings us back.
-			return reconcile.Result{}, nil
-		case err != nil:
-			return reconcile.Result{}, fmt.Errorf("writing the Ready condition of DiagnosticAgent %s: %w", agent.Name, err)
-		}
+	meta.SetStatusCondition(&updated.Status.Conditions, readyCondition(h.live, h.reason, h.message, agent.Generation, now))
+	if err := patchStatusIfChanged(ctx, r.client, &agent, updated); err != nil {
+		return reconcile.Result{}, fmt.Errorf("writing the Ready condition of DiagnosticAgent %s: %w", agent.Name, err)
 	}
 	if !h.live {
 		return reconcile.Result{}, nil

@@ -7,10 +7,8 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -64,23 +62,9 @@ func (r *ECUReconciler) Reconcile(ctx context.Context, req reconcile.Request) (r
 	st.LogicalAddressHex = fmt.Sprintf("0x%04X", ecu.Spec.LogicalAddress)
 	st.Agent = servingAgent(st.Agent, rd.agents)
 	st.ObservedGeneration = ecu.Generation
-	status := metav1.ConditionFalse
-	if rd.ready {
-		status = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: diagv1.ConditionReady, Status: status, Reason: rd.reason, Message: rd.message,
-		ObservedGeneration: ecu.Generation, LastTransitionTime: metav1.NewTime(now),
-	})
-	if !equality.Semantic.DeepEqual(ecu.Status, updated.Status) {
-		err := r.client.Status().Patch(ctx, updated, client.MergeFromWithOptions(&ecu, client.MergeFromWithOptimisticLock{}))
-		switch {
-		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
-			// The ECU changed under us; its update event brings us back with the new copy.
-			return reconcile.Result{}, nil
-		case err != nil:
-			return reconcile.Result{}, fmt.Errorf("writing the status of ECU %s: %w", req, err)
-		}
+	meta.SetStatusCondition(&st.Conditions, readyCondition(rd.ready, rd.reason, rd.message, ecu.Generation, now))
+	if err := patchStatusIfChanged(ctx, r.client, &ecu, updated); err != nil {
+		return reconcile.Result{}, fmt.Errorf("writing the status of ECU %s: %w", req, err)
 	}
 	r.setReady(req.NamespacedName, rd.ready, false)
 	return reconcile.Result{RequeueAfter: untilFirstExpiry(rd.agents, now)}, nil
