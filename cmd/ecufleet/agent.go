@@ -2,19 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	"github.com/ecufleet/ecufleet/agent"
 )
@@ -25,15 +18,13 @@ type agentFlags struct {
 	name              string
 	labels            []string
 	nodeName          string
-	kubeconfig        string
 	discoverInterface string
 	discoverInterval  time.Duration
 	maxConcurrentJobs int
 	leaseNamespace    string
 	leaseDuration     time.Duration
 	renewInterval     time.Duration
-	logFormat         string
-	verbosity         int
+	clusterFlags
 }
 
 func newAgentCmd() *cobra.Command {
@@ -54,16 +45,11 @@ identification broadcast on that interface. It runs until interrupted.`,
 			if err != nil {
 				return err
 			}
-			logger, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.verbosity)
+			logger, cfg, err := f.connect(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			ctrl.SetLogger(logger)
 			opts.Logger = logger.WithName("agent")
-			cfg, err := restConfig(f.kubeconfig)
-			if err != nil {
-				return err
-			}
 			a, err := agent.New(cfg, opts)
 			if err != nil {
 				return err
@@ -81,15 +67,13 @@ func (f *agentFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.name, "name", "", "name of the DiagnosticAgent and of its Lease (required, unique per agent)")
 	fs.StringArrayVar(&f.labels, "label", nil, "label k=v of the DiagnosticAgent, matched by ECU agentSelectors (repeatable)")
 	fs.StringVar(&f.nodeName, "node-name", os.Getenv("NODE_NAME"), "Kubernetes node the agent runs on (default $NODE_NAME)")
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)")
 	fs.StringVar(&f.discoverInterface, "discover-interface", "", "network interface to broadcast DoIP vehicle identification requests on")
 	fs.DurationVar(&f.discoverInterval, "discover-interval", agent.DefaultDiscoverInterval, "time between two discovery broadcasts")
 	fs.IntVar(&f.maxConcurrentJobs, "max-concurrent-jobs", agent.DefaultMaxConcurrentJobs, "jobs (DoIP connections) run at once")
 	fs.StringVar(&f.leaseNamespace, "lease-namespace", agent.DefaultLeaseNamespace, "namespace of the heartbeat Lease (created when missing)")
 	fs.DurationVar(&f.leaseDuration, "lease-duration", agent.DefaultLeaseDuration, "how long the controller trusts one heartbeat")
 	fs.DurationVar(&f.renewInterval, "renew-interval", agent.DefaultRenewInterval, "time between two heartbeats")
-	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 for every probe and connection event")
+	f.clusterFlags.bind(fs)
 }
 
 // options turns the flags into agent options; agent.New validates the values.
@@ -127,37 +111,4 @@ func parseAgentLabels(flags []string) (map[string]string, error) {
 		labels[k] = v
 	}
 	return labels, nil
-}
-
-// restConfig loads --kubeconfig when given, else the usual chain (in-cluster, $KUBECONFIG,
-// ~/.kube/config).
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig == "" {
-		cfg, err := config.GetConfig()
-		if err != nil {
-			return nil, fmt.Errorf("find the cluster: %w (pass --kubeconfig)", err)
-		}
-		return cfg, nil
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("load --kubeconfig %s: %w", kubeconfig, err)
-	}
-	// As controller-runtime's GetConfig does: the API server's priority and fairness limits
-	// ecufleet, not client-go's default of 5 requests per second.
-	cfg.QPS = -1
-	return cfg, nil
-}
-
-// newLogger writes structured logs through log/slog (go.mod pins no zap): one line per
-// event, text or JSON, with logr's V levels mapped to slog levels below Info.
-func newLogger(w io.Writer, format string, verbosity int) (logr.Logger, error) {
-	opts := &slog.HandlerOptions{Level: slog.Level(-verbosity)}
-	switch format {
-	case "text":
-		return logr.FromSlogHandler(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return logr.FromSlogHandler(slog.NewJSONHandler(w, opts)), nil
-	}
-	return logr.Logger{}, fmt.Errorf("--log-format %q: want text or json", format)
 }

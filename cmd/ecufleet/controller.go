@@ -27,14 +27,12 @@ const minLeaderLease = 3 * time.Second
 // controllerFlags are the command-line values of `ecufleet controller`, kept apart from the
 // manager so that parsing can be tested without a cluster.
 type controllerFlags struct {
-	kubeconfig     string
 	leaderElect    bool
 	leaderLease    time.Duration
 	metricsAddr    string
 	probeAddr      string
 	leaseNamespace string
-	logFormat      string
-	verbosity      int
+	clusterFlags
 }
 
 func newControllerCmd() *cobra.Command {
@@ -55,12 +53,7 @@ in --lease-namespace) to expire. It serves /metrics on --metrics-bind-address an
 			if err != nil {
 				return err
 			}
-			logger, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.verbosity)
-			if err != nil {
-				return err
-			}
-			ctrl.SetLogger(logger)
-			cfg, err := restConfig(f.kubeconfig)
+			logger, cfg, err := f.connect(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -89,7 +82,6 @@ in --lease-namespace) to expire. It serves /metrics on --metrics-bind-address an
 
 // bind registers the flags on fs; the logging flags are the agent's.
 func (f *controllerFlags) bind(fs *pflag.FlagSet) {
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "compete for the "+leaderElectionID+" Lease so that only one replica schedules")
 	fs.DurationVar(&f.leaderLease, "leader-elect-lease-duration", 15*time.Second,
 		"how long a standby waits for a silent leader before taking over (renew deadline 2/3, retry period 2/15 of it)")
@@ -97,8 +89,7 @@ func (f *controllerFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", `address of the /healthz and /readyz endpoints ("0" turns them off)`)
 	fs.StringVar(&f.leaseNamespace, "lease-namespace", controllers.DefaultLeaseNamespace,
 		"namespace of the agents' heartbeat Leases and of the leader election Lease")
-	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fs.IntVarP(&f.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, higher for controller-runtime's detail")
+	f.clusterFlags.bind(fs)
 }
 
 // managerOptions turns the flags into manager options: leader election timing derived from one
