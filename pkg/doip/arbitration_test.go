@@ -1,7 +1,6 @@
 package doip
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -161,12 +160,7 @@ func TestArbitrationBusySilentTesterLoses(t *testing.T) {
 	}
 	silent.expectClosed()
 	receive(t, g.cancelled, "the closed socket's Handler sees its context end")
-	if err := conn.Send(ctx, 0x00E0, []byte{0x3E, 0x00}); err != nil {
-		t.Fatalf("new tester: %v", err)
-	}
-	if m, err := conn.Receive(ctx); err != nil || !bytes.Equal(m.Data, []byte{0x7E, 0x00}) {
-		t.Fatalf("new tester's response: %v, %v", m, err)
-	}
+	expectTesterPresent(ctx, t, conn, "from the new tester")
 }
 
 // selfSignedTLS makes a certificate for 127.0.0.1 and the matching client and server configs.

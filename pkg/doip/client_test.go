@@ -178,12 +178,7 @@ func TestUnknownTargetIsNACKedAndConnStaysUsable(t *testing.T) {
 	if !errors.As(err, &ne) || ne.Code != DiagNACKUnknownTarget || ne.Source != 0x1234 || ne.Target != 0x0E00 {
 		t.Fatalf("Send to an unknown target = %v, want diagnostic NACK 0x03 from 0x1234", err)
 	}
-	if err := conn.Send(ctx, 0x00E0, []byte{0x3E, 0x00}); err != nil {
-		t.Fatalf("Send after the NACK: %v", err)
-	}
-	if m, err := conn.Receive(ctx); err != nil || m.Data[0] != 0x7E {
-		t.Fatalf("Receive after the NACK: %v, %v", m, err)
-	}
+	expectTesterPresent(ctx, t, conn, "after the NACK")
 }
 
 func TestOversizeDiagnosticGetsDiagnosticNACK04(t *testing.T) {
@@ -372,12 +367,7 @@ func TestReconnectAfterCloseConnections(t *testing.T) {
 	if n := activations.Load(); n != 4 {
 		t.Errorf("%d activations, want 4 (dial, two refused retries, success)", n)
 	}
-	if err := conn.Send(ctx, 0x00E0, []byte{0x3E, 0x00}); err != nil {
-		t.Fatalf("Send after Reconnect: %v", err)
-	}
-	if m, err := conn.Receive(ctx); err != nil || m.Data[0] != 0x7E {
-		t.Fatalf("Receive after Reconnect: %v, %v", m, err)
-	}
+	expectTesterPresent(ctx, t, conn, "after Reconnect")
 }
 
 func TestReconnectGivesUpWhenContextEnds(t *testing.T) {
@@ -424,12 +414,7 @@ func TestAutoReconnect(t *testing.T) {
 	defer conn.Close()
 	s.CloseConnections()
 	waitFor(t, func() bool { return s.OpenSockets() == 0 })
-	if err := conn.Send(ctx, 0x00E0, []byte{0x3E, 0x00}); err != nil {
-		t.Fatalf("Send after the entity dropped the socket: %v", err)
-	}
-	if m, err := conn.Receive(ctx); err != nil || m.Data[0] != 0x7E {
-		t.Fatalf("Receive: %v, %v", m, err)
-	}
+	expectTesterPresent(ctx, t, conn, "after the entity dropped the socket")
 	if n := activations.Load(); n != 2 {
 		t.Errorf("%d activations, want 2", n)
 	}

@@ -95,6 +95,18 @@ func echoServer() *Server {
 	}
 }
 
+// expectTesterPresent sends 3E 00 to echoServer's ECU and expects 7E 00 back: the round trip
+// that shows a connection still works after a fault, a denial or a reconnect.
+func expectTesterPresent(ctx context.Context, t *testing.T, conn *Conn, after string) {
+	t.Helper()
+	if err := conn.Send(ctx, 0x00E0, []byte{0x3E, 0x00}); err != nil {
+		t.Fatalf("Send %s: %v", after, err)
+	}
+	if m, err := conn.Receive(ctx); err != nil || !bytes.Equal(m.Data, []byte{0x7E, 0x00}) {
+		t.Fatalf("Receive %s = %+v, %v; want 7E 00", after, m, err)
+	}
+}
+
 // rawConn is a tester socket driven byte by byte, for injecting faults the Client never makes.
 type rawConn struct {
 	t  testing.TB
