@@ -15,8 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -45,7 +43,6 @@ var (
 	env         *envtest.Environment
 	cfg         *rest.Config
 	k8s         client.WithWatch
-	scheme      = runtime.NewScheme()
 	nsCounter   atomic.Int32
 )
 
@@ -59,20 +56,14 @@ var _ = BeforeSuite(func() {
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	ctrl.SetLogger(GinkgoLogr)
 	suiteCtx, suiteCancel = context.WithCancel(context.Background())
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(v1alpha1.AddToScheme(scheme)).To(Succeed())
 
-	var err error
-	env, err = devcluster.NewEnvironment(suiteCtx, GinkgoWriter)
+	api, err := devcluster.StartTestAPI(suiteCtx, GinkgoWriter, devcluster.TestAPIOptions{})
 	Expect(err).NotTo(HaveOccurred())
-	cfg, err = env.Start()
-	Expect(err).NotTo(HaveOccurred())
-	k8s, err = client.NewWithWatch(cfg, client.Options{Scheme: scheme})
-	Expect(err).NotTo(HaveOccurred())
+	env, cfg, k8s = api.Env, api.Config, api.Client
 
 	// The real controllers, as `ecufleet controller` runs them.
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
+		Scheme:                 api.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Logger:                 GinkgoLogr.WithName("controller"),

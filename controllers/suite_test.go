@@ -61,31 +61,17 @@ var _ = AfterSuite(func() {
 	}
 })
 
-// startAPIServer starts etcd and kube-apiserver with ecufleet's CRDs and the lease namespace;
-// the Ginkgo suite and the benchmark share it.
+// startAPIServer starts etcd and kube-apiserver with ecufleet's CRDs and the lease namespace,
+// unthrottled; the Ginkgo suite and the benchmark share it.
 func startAPIServer(ctx context.Context, progress io.Writer) (*rest.Config, client.WithWatch, *envtest.Environment, error) {
-	e, err := devcluster.NewEnvironment(ctx, progress)
+	api, err := devcluster.StartTestAPI(ctx, progress, devcluster.TestAPIOptions{
+		Unthrottled: true,
+		Namespaces:  []string{controllers.DefaultLeaseNamespace},
+	})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	cfg, err := e.Start()
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("starting etcd and kube-apiserver: %w", err)
-	}
-	cfg.QPS, cfg.Burst = -1, 0 // no client-side throttling: the API server is the only limit
-	s, err := devcluster.NewScheme()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	c, err := client.NewWithWatch(cfg, client.Options{Scheme: s})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllers.DefaultLeaseNamespace}}
-	if err := c.Create(ctx, ns); err != nil {
-		return nil, nil, nil, fmt.Errorf("creating namespace %s: %w", controllers.DefaultLeaseNamespace, err)
-	}
-	return cfg, c, e, nil
+	return api.Config, api.Client, api.Env, nil
 }
 
 // controllerRun is one running controller manager.

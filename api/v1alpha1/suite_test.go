@@ -10,11 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/devcluster"
 )
 
@@ -32,17 +30,9 @@ func TestAPI(t *testing.T) {
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
-	var err error
-	env, err = devcluster.NewEnvironment(ctx, GinkgoWriter)
+	api, err := devcluster.StartTestAPI(ctx, GinkgoWriter, devcluster.TestAPIOptions{})
 	Expect(err).NotTo(HaveOccurred())
-	cfg, err := env.Start()
-	Expect(err).NotTo(HaveOccurred(), "starting etcd and kube-apiserver with the CRDs of config/crd/bases")
-
-	scheme = runtime.NewScheme()
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(diagv1.AddToScheme(scheme)).To(Succeed())
-	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
-	Expect(err).NotTo(HaveOccurred())
+	env, scheme, k8s = api.Env, api.Scheme, api.Client
 }, NodeTimeout(5*time.Minute))
 
 var _ = AfterSuite(func() {

@@ -28,11 +28,8 @@ var (
 )
 
 var _ = BeforeSuite(func() {
-	env, err := devcluster.NewEnvironment(context.Background(), GinkgoWriter)
+	api, err := devcluster.StartTestAPI(context.Background(), GinkgoWriter, devcluster.TestAPIOptions{})
 	Expect(err).NotTo(HaveOccurred())
-	adminConfig, err = env.Start()
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
-	admin, err = client.New(adminConfig, client.Options{})
-	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(api.Env.Stop)
+	adminConfig, admin = api.Config, api.Client
 })

@@ -9,12 +9,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/devcluster"
 )
 
@@ -31,14 +28,8 @@ var (
 )
 
 var _ = BeforeSuite(func() {
-	env, err := devcluster.NewEnvironment(context.Background(), GinkgoWriter)
+	api, err := devcluster.StartTestAPI(context.Background(), GinkgoWriter, devcluster.TestAPIOptions{})
 	Expect(err).NotTo(HaveOccurred())
-	adminConfig, err = env.Start()
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
-	scheme := runtime.NewScheme()
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(v1alpha1.AddToScheme(scheme)).To(Succeed())
-	admin, err = client.New(adminConfig, client.Options{Scheme: scheme})
-	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(api.Env.Stop)
+	adminConfig, admin = api.Config, api.Client
 })
