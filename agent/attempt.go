@@ -272,7 +272,8 @@ func (at *attempt) outcome(cause, runErr error) (v1alpha1.JobPhase, string, stri
 	return v1alpha1.JobSucceeded, v1alpha1.ReasonSucceeded, fmt.Sprintf("All %d steps passed", len(at.steps))
 }
 
-// write patches this attempt's steps and progress plus what mutate sets, with the
+// write patches this attempt's steps and progress plus what mutate sets, and the conditions that
+// follow from the phase (in the same write: they cost none of their own), with the
 // resourceVersion precondition; errNotOurs when the job left this attempt (deleted, suspended,
 // bound elsewhere, finished by the controller).
 func (at *attempt) write(ctx context.Context, mutate func(*v1alpha1.DiagnosticJob) error) error {
@@ -285,6 +286,7 @@ func (at *attempt) write(ctx context.Context, mutate func(*v1alpha1.DiagnosticJo
 		}
 		job.Status.Steps = append([]v1alpha1.StepStatus(nil), at.steps...)
 		job.Status.Progress = at.progress()
+		job.Status.SetConditions(job.Generation, time.Now())
 		return true, nil
 	})
 }

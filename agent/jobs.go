@@ -143,6 +143,7 @@ func (a *Agent) endOrphan(ctx context.Context, job *v1alpha1.DiagnosticJob) erro
 		st.Phase, st.Reason, st.CompletionTime = v1alpha1.JobFailed, v1alpha1.ReasonAgentRestarted, &now
 		st.Progress = progressOf(st.Steps)
 		st.Message = fmt.Sprintf("Agent %s restarted during the attempt; its steps are not run again on this connection", a.opts.Name)
+		st.SetConditions(j.Generation, now.Time)
 		wrote = true
 		return true, nil
 	})

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -22,8 +24,8 @@ import (
 
 // testAgent plays a node agent through the API, as agent/ does: it registers a
 // DiagnosticAgent, renews its Lease, watches the jobs labelled for it, sets a Scheduled job
-// Running and then Succeeded (unless hold is set), acknowledges a suspension with reason
-// Suspended, and removes the finalizer of deleted jobs. It speaks no DoIP: the controllers
+// Running and then Succeeded (unless hold is set) with the final Event, acknowledges a
+// suspension with reason Suspended, and removes the finalizer of deleted jobs. It speaks no DoIP: the controllers
 // only see the API.
 type testAgent struct {
 	name         string
@@ -211,9 +213,7 @@ func (a *testAgent) act(ctx context.Context, j *diagv1.DiagnosticJob) error {
 		}
 	case st.Phase == diagv1.JobScheduled && a.direct.Load():
 		a.beginRun(key, st.ECU)
-		a.endRun(key)
-		_, err := a.patchStatus(ctx, j, done(diagv1.JobSucceeded, diagv1.ReasonSucceeded))
-		return err
+		return a.end(ctx, j, diagv1.JobSucceeded, diagv1.ReasonSucceeded)
 	case st.Phase == diagv1.JobScheduled:
 		a.beginRun(key, st.ECU)
 		now := metav1.Now()
@@ -228,18 +228,45 @@ func (a *testAgent) act(ctx context.Context, j *diagv1.DiagnosticJob) error {
 			return err
 		}
 		if !a.hold.Load() {
-			a.endRun(key)
-			_, err = a.patchStatus(ctx, running, done(diagv1.JobSucceeded, diagv1.ReasonSucceeded))
-			return err
+			return a.end(ctx, running, diagv1.JobSucceeded, diagv1.ReasonSucceeded)
 		}
 	}
 	return nil
 }
 
-// patchStatus writes a job's status as this agent, counting the write.
+// patchStatus writes a job's status as this agent, with the conditions that follow from the
+// phase, as agent/ does; it counts the write.
 func (a *testAgent) patchStatus(ctx context.Context, j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJobStatus)) (*diagv1.DiagnosticJob, error) {
 	a.writes.Add(1)
-	return patchStatus(ctx, a.c, j, mutate)
+	return patchStatus(ctx, a.c, j, func(st *diagv1.DiagnosticJobStatus) {
+		mutate(st)
+		st.SetConditions(j.Generation, time.Now())
+	})
+}
+
+// end writes the final phase of the attempt this agent runs and records its Event, as agent/
+// does after the last step.
+func (a *testAgent) end(ctx context.Context, j *diagv1.DiagnosticJob, phase diagv1.JobPhase, reason string) error {
+	a.endRun(client.ObjectKeyFromObject(j))
+	if _, err := a.patchStatus(ctx, j, done(phase, reason)); err != nil {
+		return err
+	}
+	kind := corev1.EventTypeNormal
+	if phase != diagv1.JobSucceeded {
+		kind = corev1.EventTypeWarning
+	}
+	now := metav1.NowMicro()
+	return a.c.Create(ctx, &eventsv1.Event{
+		ObjectMeta:          metav1.ObjectMeta{GenerateName: j.Name + "-", Namespace: j.Namespace},
+		EventTime:           now,
+		ReportingController: "test-agent",
+		ReportingInstance:   a.name,
+		Action:              "Run",
+		Reason:              reason,
+		Type:                kind,
+		Note:                "Done",
+		Regarding:           corev1.ObjectReference{APIVersion: diagv1.GroupVersion.String(), Kind: "DiagnosticJob", Namespace: j.Namespace, Name: j.Name, UID: j.UID},
+	})
 }
 
 // finish ends a job this agent runs (held) with phase and reason, as the agent does after the
@@ -253,8 +280,7 @@ func (a *testAgent) finish(ctx context.Context, key types.NamespacedName, phase 
 	if j.Status.Agent != a.name || j.Status.Phase != diagv1.JobRunning {
 		return fmt.Errorf("job %s is not running on agent %s (phase %q, agent %q)", key, a.name, j.Status.Phase, j.Status.Agent)
 	}
-	_, err := a.patchStatus(ctx, &j, done(phase, reason))
-	return err
+	return a.end(ctx, &j, phase, reason)
 }
 
 // done is the final status write of an attempt.

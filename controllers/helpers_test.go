@@ -2,16 +2,13 @@ package controllers_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
@@ -147,109 +144,16 @@ func eventReasons(ctx context.Context, ns, kind, name string) []string {
 	return out
 }
 
-// lockHistory records every change of ECU.status.activeJob in a namespace, from a watch on
-// the API server (which delivers every change, in order), and checks each change against the
-// claim protocol: a lock only goes "" -> job -> "", and a job never holds two ECUs.
-type lockHistory struct {
-	mu         sync.Mutex
-	current    map[string]string   // ECU -> job holding it
-	sequence   map[string][]string // ECU -> jobs that locked it, in order
-	locked     map[string][]string // job -> ECUs it locked, in order
-	violations []string
-	stop       context.CancelFunc
-	done       chan struct{}
-}
 
-// watchLocks starts recording the locks of namespace ns until the spec ends.
-func watchLocks(ctx context.Context, ns string) *lockHistory {
+// relatedOf names the related object ("Kind/name") of the Event with reason on a job.
+func relatedOf(ctx context.Context, ns, job, reason string) string {
 	GinkgoHelper()
-	h := &lockHistory{current: map[string]string{}, sequence: map[string][]string{}, locked: map[string][]string{}, done: make(chan struct{})}
-	var list diagv1.ECUList
+	var list eventsv1.EventList
 	Expect(k8s.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
 	for _, e := range list.Items {
-		h.apply(e.Name, e.Status.ActiveJob)
-	}
-	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	h.stop = stop
-	go h.follow(wctx, ns, list.ResourceVersion)
-	DeferCleanup(func() {
-		h.stop()
-		<-h.done
-	})
-	return h
-}
-
-// follow applies watch events, resuming from the last resourceVersion seen if the watch ends.
-func (h *lockHistory) follow(ctx context.Context, ns, rv string) {
-	defer close(h.done)
-	for ctx.Err() == nil {
-		w, err := k8s.Watch(ctx, &diagv1.ECUList{}, client.InNamespace(ns), &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv}})
-		if err != nil {
-			pause(ctx)
-			continue
+		if e.Regarding.Kind == "DiagnosticJob" && e.Regarding.Name == job && e.Reason == reason && e.Related != nil {
+			return e.Related.Kind + "/" + e.Related.Name
 		}
-		for ev := range w.ResultChan() {
-			e, ok := ev.Object.(*diagv1.ECU)
-			if !ok {
-				continue
-			}
-			rv = e.ResourceVersion
-			job := e.Status.ActiveJob
-			if ev.Type == watch.Deleted {
-				job = ""
-			}
-			h.apply(e.Name, job)
-		}
-		w.Stop()
 	}
-}
-
-func (h *lockHistory) apply(ecu, job string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	from := h.current[ecu]
-	if from == job {
-		return
-	}
-	if from != "" && job != "" {
-		h.violations = append(h.violations, fmt.Sprintf("ECU %s went from job %s straight to job %s", ecu, from, job))
-	}
-	if job != "" {
-		for other, holder := range h.current {
-			if holder == job && other != ecu {
-				h.violations = append(h.violations, fmt.Sprintf("job %s locked ECU %s while holding ECU %s", job, ecu, other))
-			}
-		}
-		h.sequence[ecu] = append(h.sequence[ecu], job)
-		h.locked[job] = append(h.locked[job], ecu)
-	}
-	h.current[ecu] = job
-}
-
-// problems returns the violations seen so far.
-func (h *lockHistory) problems() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.violations)
-}
-
-// order returns the jobs that locked an ECU, in order.
-func (h *lockHistory) order(ecu string) []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.sequence[ecu])
-}
-
-// ecusOf returns the ECUs a job locked, in order.
-func (h *lockHistory) ecusOf(job string) []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.locked[job])
-}
-
-// holder returns the job an ECU is locked for now ("" when free).
-func (h *lockHistory) holder(ecu string) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.current[ecu]
+	return ""
 }

@@ -10,21 +10,9 @@ import (
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
 
-// isFinal reports whether a job has ended for good. A Failed phase that the agent wrote with a
-// retryable reason is not final until the controller has decided between retry and failure.
+// isFinal reports whether a job has ended for good (see DiagnosticJobStatus.IsFinal).
 func isFinal(j *diagv1.DiagnosticJob) bool {
-	return isFinalStatus(&j.Status)
-}
-
-// isFinalStatus is isFinal for a status on its own (conditions are derived from one).
-func isFinalStatus(st *diagv1.DiagnosticJobStatus) bool {
-	switch st.Phase {
-	case diagv1.JobSucceeded, diagv1.JobCancelled:
-		return true
-	case diagv1.JobFailed:
-		return !diagv1.IsRetryableReason(st.Reason)
-	}
-	return false
+	return j.Status.IsFinal()
 }
 
 // awaitsRetryDecision reports an attempt the agent ended with a retryable failure.
@@ -72,48 +60,6 @@ func finishTime(j *diagv1.DiagnosticJob) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
-}
-
-// deriveJobConditions sets the Scheduled, Complete and Failed conditions from phase and reason,
-// so that they can never disagree with the phase, whoever wrote it.
-func deriveJobConditions(st *diagv1.DiagnosticJobStatus, generation int64, now time.Time) {
-	reason := st.Reason
-	if reason == "" {
-		reason = string(st.Phase)
-		if reason == "" {
-			reason = diagv1.ReasonQueued
-		}
-	}
-	set := func(t string, s metav1.ConditionStatus, r, msg string) {
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-			Type: t, Status: s, Reason: r, Message: msg,
-			ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now),
-		})
-	}
-	switch {
-	case st.Phase == diagv1.JobScheduled || st.Phase == diagv1.JobRunning:
-		// A fixed message: the agent rewrites status.message while it runs, and the condition
-		// must not change (and cost a write) each time it does.
-		set(diagv1.ConditionScheduled, metav1.ConditionTrue, diagv1.ReasonScheduled, "Bound to ECU "+st.ECU+" and agent "+st.Agent)
-		removeFinalConditions(st)
-	case st.Phase == diagv1.JobSucceeded:
-		set(diagv1.ConditionScheduled, metav1.ConditionFalse, reason, "The job finished")
-		set(diagv1.ConditionComplete, metav1.ConditionTrue, reason, st.Message)
-		meta.RemoveStatusCondition(&st.Conditions, diagv1.ConditionFailed)
-	case isFinalStatus(st):
-		set(diagv1.ConditionScheduled, metav1.ConditionFalse, reason, "The job finished")
-		set(diagv1.ConditionFailed, metav1.ConditionTrue, reason, st.Message)
-		meta.RemoveStatusCondition(&st.Conditions, diagv1.ConditionComplete)
-	default:
-		set(diagv1.ConditionScheduled, metav1.ConditionFalse, reason, st.Message)
-		removeFinalConditions(st)
-	}
-}
-
-// removeFinalConditions drops Complete and Failed from a job that runs again.
-func removeFinalConditions(st *diagv1.DiagnosticJobStatus) {
-	meta.RemoveStatusCondition(&st.Conditions, diagv1.ConditionComplete)
-	meta.RemoveStatusCondition(&st.Conditions, diagv1.ConditionFailed)
 }
 
 // scheduledAt is when the current attempt was scheduled, while the job holds its ECU.

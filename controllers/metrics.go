@@ -1,8 +1,16 @@
 package controllers
 
 import (
+	"context"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
 
 // Metrics are registered once per process with controller-runtime's registry, so that they are
@@ -38,4 +46,30 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(queueDepthMetric, jobWaitMetric, jobRunMetric, jobsFinishedMetric, ecusReadyMetric)
+}
+
+// finishRecorder passes a job's watch events on and records the metrics of every job that
+// finishes: the watch shows each transition once, whoever wrote it (mostly the agent), and a
+// restarted controller does not count old jobs again.
+type finishRecorder struct{ handler.EventHandler }
+
+// Update records a job's move from unfinished to final before passing the event on.
+func (f finishRecorder) Update(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	before, ok1 := e.ObjectOld.(*diagv1.DiagnosticJob)
+	after, ok2 := e.ObjectNew.(*diagv1.DiagnosticJob)
+	if ok1 && ok2 && !isFinal(before) && isFinal(after) {
+		observeFinish(before, after)
+	}
+	f.EventHandler.Update(ctx, e, q)
+}
+
+// observeFinish records the metrics of a job that just finished; before is the job as it was,
+// to know when its last attempt was scheduled.
+func observeFinish(before, after *diagv1.DiagnosticJob) {
+	jobsFinishedMetric.WithLabelValues(string(after.Status.Phase)).Inc()
+	start, scheduled := scheduledAt(before)
+	end, finished := finishTime(after)
+	if scheduled && finished {
+		jobRunMetric.Observe(end.Sub(start).Seconds())
+	}
 }

@@ -34,8 +34,9 @@ import (
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // SchedulerReconciler runs the claim protocol: one pass per namespace (the request's Namespace;
-// its Name is empty) derives every ECU queue from the cache, ends attempts, releases locks and
-// starts queue heads. One pass at a time, so that two passes never race for an ECU.
+// its Name is empty) derives every ECU queue from the cache, ends attempts, hands ECUs over or
+// releases them, and starts queue heads. One pass at a time, so that two passes never race for
+// an ECU.
 type SchedulerReconciler struct {
 	client    client.Client
 	apiReader client.Reader // live reads after a conflict, bypassing the cache
@@ -43,6 +44,7 @@ type SchedulerReconciler struct {
 	recorder  events.EventRecorder
 	opts      Options
 	fresh     freshCopies
+	settled   settledJobs
 
 	mu sync.Mutex
 	// nextQueueFlush is, per namespace, the earliest time queue positions may be rewritten.
@@ -59,12 +61,12 @@ func (r *SchedulerReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		return reconcile.Result{}, err
 	}
 	for _, phase := range []func(context.Context){
-		p.endAttempts,   // deadlines, retryable failures, lost agents, suspended runs
-		p.finishJobs,    // conditions and metrics of finished jobs, TTL deletion
-		p.releaseLocks,  // locks whose holder finished, vanished or never bound
-		p.schedule,      // lock free ECUs for their queue heads, then bind the jobs
-		p.syncJobMeta,   // agent label, finalizer and deadline start of every job
-		p.publishQueues, // phase, reason, queue position of waiting jobs; queuedJobs
+		p.endAttempts,    // deadlines, retryable failures, lost agents, suspended runs
+		p.finishJobs,     // conditions and metrics of finished jobs, TTL deletion
+		p.findStaleLocks, // locks whose holder finished, vanished or never bound
+		p.schedule,       // lock free ECUs for their queue heads, then bind the jobs; release the rest
+		p.syncJobMeta,    // agent label, finalizer and deadline start of every job
+		p.publishQueues,  // phase, reason, queue position of waiting jobs; queuedJobs
 	} {
 		phase(ctx)
 	}
@@ -89,7 +91,7 @@ func (r *SchedulerReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) er
 			// it into an exponential backoff of many minutes.
 			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, maxRetryDelay),
 		}).
-		Watches(&diagv1.DiagnosticJob{}, toNamespace).
+		Watches(&diagv1.DiagnosticJob{}, finishRecorder{toNamespace}).
 		Watches(&diagv1.ECU{}, toNamespace).
 		Watches(&diagv1.DiagnosticAgent{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
 			return everyNamespace(ctx)
@@ -140,19 +142,6 @@ func leaseTransitions(clock Clock) predicate.TypedPredicate[*coordinationv1.Leas
 	return predicate.TypedFuncs[*coordinationv1.Lease]{UpdateFunc: func(e event.TypedUpdateEvent[*coordinationv1.Lease]) bool {
 		return leaseLivenessChanged(e.ObjectOld, e.ObjectNew, clock.Now())
 	}}
-}
-
-// observeFinish records the metrics and the Event of a job that just got its final condition;
-// before is the job as it was, to know when its last attempt was scheduled.
-func (r *SchedulerReconciler) observeFinish(before, after *diagv1.DiagnosticJob) {
-	jobsFinishedMetric.WithLabelValues(string(after.Status.Phase)).Inc()
-	r.recorder.Eventf(after, nil, eventType(after.Status.Phase == diagv1.JobSucceeded), string(after.Status.Phase), "Finish",
-		"%s (%s): %s", after.Status.Phase, after.Status.Reason, after.Status.Message)
-	start, scheduled := scheduledAt(before)
-	end, finished := finishTime(after)
-	if scheduled && finished {
-		jobRunMetric.Observe(end.Sub(start).Seconds())
-	}
 }
 
 // eventType maps good news to Normal and bad news to Warning.

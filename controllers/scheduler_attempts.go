@@ -102,7 +102,7 @@ func (p *pass) agentLostMessage(agent string) string {
 	return fmt.Sprintf("agent %s was lost: the DiagnosticAgent no longer exists", agent)
 }
 
-// failDeadline ends a job that ran out of time; releaseLocks frees its ECU, and the agent,
+// failDeadline ends a job that ran out of time; findStaleLocks frees its ECU, and the agent,
 // which watches the job, cancels what may still run.
 func (p *pass) failDeadline(ctx context.Context, j *diagv1.DiagnosticJob) {
 	limit := *j.Spec.ActiveDeadlineSeconds
@@ -126,7 +126,7 @@ func (p *pass) failDeadline(ctx context.Context, j *diagv1.DiagnosticJob) {
 
 // retryOrFail ends an attempt that failed for an infrastructure reason: the job is queued
 // again while attempts <= backoffLimit, else it fails with BackoffLimitExceeded. The job is
-// written first, then its ECU released, so that a job never claims an ECU it does not hold.
+// written first, then its ECU marked for release, so that a job never claims an ECU it does not hold.
 func (p *pass) retryOrFail(ctx context.Context, j *diagv1.DiagnosticJob, reason, cause string) {
 	attempts, limit := j.Status.Attempts, backoffLimit(j)
 	retry := attempts <= limit
@@ -152,7 +152,7 @@ func (p *pass) retryOrFail(ctx context.Context, j *diagv1.DiagnosticJob, reason,
 	} else {
 		p.r.recorder.Eventf(updated, nil, "Warning", diagv1.ReasonBackoffLimitExceeded, "Fail", "backoffLimit %d reached after %d attempts", limit, attempts)
 	}
-	p.release(ctx, j.Status.ECU, j.Name, fmt.Sprintf("attempt %d of job %s ended (%s)", attempts, j.Name, reason))
+	p.releaseLater(j.Status.ECU, j.Name, fmt.Sprintf("attempt %d of job %s ended (%s)", attempts, j.Name, reason))
 }
 
 // suspendAttempt ends the attempt of a suspended job once its agent has cancelled it (or is
@@ -168,7 +168,7 @@ func (p *pass) suspendAttempt(ctx context.Context, j *diagv1.DiagnosticJob) {
 	}
 	p.adjustRunning(j.Status.Agent, -1)
 	p.r.recorder.Eventf(updated, nil, "Normal", diagv1.ReasonSuspended, "Suspend", "Attempt %d cancelled on ECU %s", j.Status.Attempts, j.Status.ECU)
-	p.release(ctx, j.Status.ECU, j.Name, fmt.Sprintf("job %s was suspended", j.Name))
+	p.releaseLater(j.Status.ECU, j.Name, fmt.Sprintf("job %s was suspended", j.Name))
 }
 
 // finishJobs derives the conditions of jobs the agent finished (which records their metrics)
@@ -178,9 +178,12 @@ func (p *pass) finishJobs(ctx context.Context) {
 	keep := func(*diagv1.DiagnosticJobStatus) {}
 	var derive, expired []*diagv1.DiagnosticJob
 	for _, j := range p.sortedJobs(func(j *diagv1.DiagnosticJob) bool { return isFinal(j) && !isDeleting(j) }) {
-		if _, changed := p.statusAfter(j, keep); changed {
-			derive = append(derive, j)
-			continue
+		if !p.r.settled.is(j) {
+			if _, changed := p.statusAfter(j, keep); changed {
+				derive = append(derive, j)
+				continue
+			}
+			p.r.settled.mark(j)
 		}
 		if due, ok := ttlExpiry(j); ok {
 			if p.now.Before(due) {

@@ -6,14 +6,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
-)
-
-// Event reasons of the ECU lock.
-const (
-	eventLocked   = "Locked"
-	eventReleased = "Released"
 )
 
 // claim is one decision of a pass: start job on ecu with agent.
@@ -21,6 +16,13 @@ type claim struct {
 	job   *diagv1.DiagnosticJob
 	ecu   *diagv1.ECU
 	agent string
+}
+
+// staleLock is a lock whose holder no longer needs its ECU; the pass hands the ECU over to its
+// next queue head in one write, or releases it when no job takes it.
+type staleLock struct {
+	holder string
+	why    string
 }
 
 // run carries out a claim in the order of the claim protocol: first the ECU lock (with its
@@ -52,18 +54,64 @@ func (p *pass) run(ctx context.Context, c claim) {
 }
 
 // lock writes ECU.status.activeJob = job with the ECU's resourceVersion as a precondition:
-// the commit point of a claim. It fails (false) when anything changed the ECU since it was
-// read; the ECU has then been re-read and the pass runs again.
+// the commit point of a claim. On an ECU whose lock is stale the same write is the release
+// too, so that a busy ECU changes hands in one write. It fails (false) when anything changed
+// the ECU since it was read; the ECU has then been re-read and the pass runs again.
 func (p *pass) lock(ctx context.Context, e *diagv1.ECU, job *diagv1.DiagnosticJob) (*diagv1.ECU, bool) {
-	if e.Status.ActiveJob != "" {
+	if !p.free(e) {
 		return nil, false
 	}
+	from := e.Status.ActiveJob
 	locked, err := p.patchECUStatus(ctx, e, true, func(st *diagv1.ECUStatus) { st.ActiveJob = job.Name })
 	if err != nil {
 		return nil, false
 	}
-	p.r.recorder.Eventf(locked, job, "Normal", eventLocked, "Lock", "Locked for job %s", job.Name)
+	if from != "" {
+		ctrl.LoggerFrom(ctx).V(1).Info("Handed ECU over", "ecu", e.Name, "from", from, "to", job.Name, "why", p.staleLocks()[e.Name].why)
+	}
 	return locked, true
+}
+
+// free reports whether an ECU can be locked for another job: unlocked, or locked by a holder
+// that no longer needs it.
+func (p *pass) free(e *diagv1.ECU) bool {
+	if e.Status.ActiveJob == "" {
+		return true
+	}
+	s, ok := p.staleLocks()[e.Name]
+	return ok && s.holder == e.Status.ActiveJob
+}
+
+// releaseLater marks an ECU's lock stale: schedule hands the ECU over or releases it.
+func (p *pass) releaseLater(ecuName, holder, why string) {
+	if ecuName == "" || holder == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stale == nil {
+		p.stale = map[string]staleLock{}
+	}
+	p.stale[ecuName] = staleLock{holder: holder, why: why}
+}
+
+// staleLocks returns the stale locks by ECU name; the map is not to be changed.
+func (p *pass) staleLocks() map[string]staleLock {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stale
+}
+
+// releaseStale releases the stale locks that schedule did not hand over.
+func (p *pass) releaseStale(ctx context.Context) {
+	var names []string
+	for name := range p.staleLocks() {
+		names = append(names, name)
+	}
+	runParallel(p.r.opts.WriteParallelism, names, func(name string) {
+		s := p.staleLocks()[name]
+		p.release(ctx, name, s.holder, s.why)
+	})
 }
 
 // release clears ECU.status.activeJob if it still names holder, with the resourceVersion
@@ -74,9 +122,9 @@ func (p *pass) release(ctx context.Context, ecuName, holder, why string) {
 		if e == nil || holder == "" || e.Status.ActiveJob != holder {
 			return
 		}
-		released, err := p.patchECUStatus(ctx, e, true, func(st *diagv1.ECUStatus) { st.ActiveJob = "" })
+		_, err := p.patchECUStatus(ctx, e, true, func(st *diagv1.ECUStatus) { st.ActiveJob = "" })
 		if err == nil {
-			p.r.recorder.Eventf(released, nil, "Normal", eventReleased, "Release", "Released by job %s: %s", holder, why)
+			ctrl.LoggerFrom(ctx).V(1).Info("Released ECU", "ecu", ecuName, "job", holder, "why", why)
 			return
 		}
 		if !apierrors.IsConflict(err) {
@@ -85,13 +133,14 @@ func (p *pass) release(ctx context.Context, ecuName, holder, why string) {
 	}
 }
 
-// releaseLocks releases every lock whose holder has finished, vanished, or does not point
+// findStaleLocks marks stale every lock whose holder has finished, vanished, or does not point
 // back at the ECU (a bind that never happened, e.g. the controller stopped between the two
-// writes). Attempts ended in this pass were released by endAttempts already.
-func (p *pass) releaseLocks(ctx context.Context) {
+// writes). Attempts ended in this pass were marked by endAttempts already.
+func (p *pass) findStaleLocks(ctx context.Context) {
+	stale := p.staleLocks()
 	var locked []*diagv1.ECU
 	for _, e := range p.sortedECUs() {
-		if e.Status.ActiveJob != "" {
+		if _, marked := stale[e.Name]; e.Status.ActiveJob != "" && !marked {
 			locked = append(locked, e)
 		}
 	}
@@ -112,15 +161,15 @@ func (p *pass) checkLock(ctx context.Context, e *diagv1.ECU) {
 	}
 	switch {
 	case j == nil || isGone(j):
-		p.release(ctx, e.Name, holder, fmt.Sprintf("job %s was deleted", holder))
+		p.releaseLater(e.Name, holder, fmt.Sprintf("job %s was deleted", holder))
 	case isFinal(j):
-		p.release(ctx, e.Name, holder, fmt.Sprintf("job %s finished (%s)", holder, j.Status.Reason))
+		p.releaseLater(e.Name, holder, fmt.Sprintf("job %s finished (%s)", holder, j.Status.Reason))
 	case j.Status.ECU == e.Name:
 		// The holder is bound to the ECU: the lock stays until the attempt ends.
 	case j.Status.ECU != "":
 		// Bound elsewhere: a bind to this ECU can no longer succeed (it would carry an older
 		// resourceVersion of the job).
-		p.release(ctx, e.Name, holder, fmt.Sprintf("job %s is bound to ECU %s", holder, j.Status.ECU))
+		p.releaseLater(e.Name, holder, fmt.Sprintf("job %s is bound to ECU %s", holder, j.Status.ECU))
 	default:
 		p.releaseUnbound(ctx, e, j)
 	}
@@ -139,5 +188,5 @@ func (p *pass) releaseUnbound(ctx context.Context, e *diagv1.ECU, j *diagv1.Diag
 	if err != nil {
 		return
 	}
-	p.release(ctx, e.Name, j.Name, fmt.Sprintf("job %s was never bound to this ECU", j.Name))
+	p.releaseLater(e.Name, j.Name, fmt.Sprintf("job %s was never bound to this ECU", j.Name))
 }

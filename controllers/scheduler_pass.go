@@ -12,7 +12,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -31,8 +30,9 @@ type pass struct {
 	mu       sync.Mutex // guards the fields below while writes run in parallel
 	ecus     map[string]*diagv1.ECU
 	jobs     map[string]*diagv1.DiagnosticJob
-	wake     time.Time // earliest time something falls due; zero: nothing
-	retry    bool      // a write met a conflict: run again soon
+	stale    map[string]staleLock // by ECU name: locks to hand over or release
+	wake     time.Time            // earliest time something falls due; zero: nothing
+	retry    bool                 // a write met a conflict: run again soon
 	errs     []error
 	ecuNames []string // sorted, fixed for the pass
 }
@@ -72,6 +72,7 @@ func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, er
 		present[j.Name] = true
 	}
 	r.fresh.forgetAbsent(&diagv1.DiagnosticJob{}, ns, present)
+	r.settled.forgetAbsent(ns, present)
 	return p, p.countRunning(ctx)
 }
 
@@ -239,7 +240,7 @@ func (p *pass) statusAfter(j *diagv1.DiagnosticJob, mutate func(*diagv1.Diagnost
 	st.Conditions = slices.Clone(j.Status.Conditions)
 	mutate(&st)
 	st.ObservedGeneration = j.Generation
-	deriveJobConditions(&st, j.Generation, p.now)
+	st.SetConditions(j.Generation, p.now)
 	return st, !equality.Semantic.DeepEqual(st, j.Status)
 }
 
@@ -257,9 +258,6 @@ func (p *pass) patchJobStatus(ctx context.Context, j *diagv1.DiagnosticJob, muta
 		return nil, p.writeFailed(ctx, err, j, "status of DiagnosticJob")
 	}
 	p.storeJob(updated)
-	if !hasFinalCondition(j) && hasFinalCondition(updated) {
-		p.r.observeFinish(j, updated)
-	}
 	return updated, nil
 }
 
@@ -355,12 +353,6 @@ func (p *pass) reread(ctx context.Context, obj client.Object) error {
 		}
 	}
 	return nil
-}
-
-// hasFinalCondition reports whether Complete or Failed is True.
-func hasFinalCondition(j *diagv1.DiagnosticJob) bool {
-	return meta.IsStatusConditionTrue(j.Status.Conditions, diagv1.ConditionComplete) ||
-		meta.IsStatusConditionTrue(j.Status.Conditions, diagv1.ConditionFailed)
 }
 
 // result turns the pass's outcome into the workqueue's next step.

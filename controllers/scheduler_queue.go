@@ -13,7 +13,8 @@ import (
 // schedule starts queue heads: it walks the waiting jobs in queue order and gives each the
 // first free, schedulable, Ready ECU it may use (by name) that has an agent with room, so that
 // every free ECU goes to the best job waiting for it. Decisions are made on the snapshot, then
-// the claims run in parallel (they touch different ECUs and jobs).
+// the claims run in parallel (they touch different ECUs and jobs). Stale locks count as free:
+// their ECUs change hands in one write, and those nobody takes are released afterwards.
 func (p *pass) schedule(ctx context.Context) {
 	ecus := p.sortedECUs()
 	ready := p.readiness(ecus)
@@ -22,7 +23,7 @@ func (p *pass) schedule(ctx context.Context) {
 	for _, j := range p.queued(false) {
 		cands, _, _ := candidateECUs(j, ecus)
 		for _, e := range cands {
-			if taken[e.Name] || e.Status.ActiveJob != "" || e.Spec.Unschedulable || !ready[e.Name].ready {
+			if taken[e.Name] || !p.free(e) || e.Spec.Unschedulable || !ready[e.Name].ready {
 				continue
 			}
 			a := leastBusy(ready[e.Name].agents)
@@ -36,6 +37,7 @@ func (p *pass) schedule(ctx context.Context) {
 		}
 	}
 	runParallel(p.r.opts.WriteParallelism, claims, func(c claim) { p.run(ctx, c) })
+	p.releaseStale(ctx)
 }
 
 // queued returns the jobs waiting for an ECU in queue order: unfinished, unbound, not deleted,

@@ -158,8 +158,11 @@ var _ = Describe("Observability", func() {
 		Expect(metricValue("ecufleet_job_run_seconds", nil)).To(BeEquivalentTo(ran + 3))
 		Expect(metricValue("ecufleet_queue_depth", map[string]string{"namespace": ns, "ecu": "ecu-0"})).To(BeZero())
 
+		// One Event for each transition, from whoever made it: the controller queued and
+		// scheduled the job (naming the ECU it holds), the agent finished it.
 		Eventually(func() []string { return eventReasons(ctx, ns, "DiagnosticJob", "second") }).Should(
-			ContainElements(diagv1.ReasonQueued, diagv1.ReasonScheduled, string(diagv1.JobSucceeded)))
-		Eventually(func() []string { return eventReasons(ctx, ns, "ECU", "ecu-0") }).Should(ContainElements("Locked", "Released"))
+			Equal([]string{diagv1.ReasonQueued, diagv1.ReasonScheduled, string(diagv1.JobSucceeded)}))
+		Consistently(func() []string { return eventReasons(ctx, ns, "DiagnosticJob", "second") }, "1s").Should(HaveLen(3))
+		Expect(relatedOf(ctx, ns, "second", diagv1.ReasonScheduled)).To(Equal("ECU/ecu-0"))
 	})
 })

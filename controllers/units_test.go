@@ -119,41 +119,6 @@ var _ = Describe("candidateECUs and the queues", func() {
 	})
 })
 
-var _ = Describe("deriveJobConditions", func() {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	DescribeTable("follows phase and reason",
-		func(phase diagv1.JobPhase, reason string, scheduled metav1.ConditionStatus, final string) {
-			j := builders.MakeJob("j", "ns").Obj()
-			j.Status.Phase, j.Status.Reason = phase, reason
-			deriveJobConditions(&j.Status, j.Generation, now)
-			Expect(findCondition(j.Status.Conditions, diagv1.ConditionScheduled).Status).To(Equal(scheduled))
-			for _, t := range []string{diagv1.ConditionComplete, diagv1.ConditionFailed} {
-				c := findCondition(j.Status.Conditions, t)
-				if t == final {
-					Expect(c.Status).To(Equal(metav1.ConditionTrue))
-					Expect(c.Reason).To(Equal(reason))
-				} else {
-					Expect(c.Type).To(BeEmpty(), "no %s condition", t)
-				}
-			}
-		},
-		Entry("queued", diagv1.JobQueued, diagv1.ReasonEcuCordoned, metav1.ConditionFalse, ""),
-		Entry("scheduled", diagv1.JobScheduled, diagv1.ReasonScheduled, metav1.ConditionTrue, ""),
-		Entry("running", diagv1.JobRunning, diagv1.ReasonScheduled, metav1.ConditionTrue, ""),
-		Entry("succeeded", diagv1.JobSucceeded, diagv1.ReasonSucceeded, metav1.ConditionFalse, diagv1.ConditionComplete),
-		Entry("failed", diagv1.JobFailed, diagv1.ReasonStepFailed, metav1.ConditionFalse, diagv1.ConditionFailed),
-		Entry("failed retryably: no verdict yet", diagv1.JobFailed, diagv1.ReasonEcuUnreachable, metav1.ConditionFalse, ""),
-	)
-	It("drops the final condition when a job runs again", func() {
-		j := builders.MakeJob("j", "ns").Obj()
-		j.Status.Phase, j.Status.Reason = diagv1.JobFailed, diagv1.ReasonStepFailed
-		deriveJobConditions(&j.Status, j.Generation, now)
-		j.Status.Phase, j.Status.Reason = diagv1.JobQueued, diagv1.ReasonQueued
-		deriveJobConditions(&j.Status, j.Generation, now)
-		Expect(findCondition(j.Status.Conditions, diagv1.ConditionFailed).Type).To(BeEmpty())
-	})
-})
-
 var _ = Describe("freshCopies", func() {
 	withRV := func(rv, phase string) *diagv1.DiagnosticJob {
 		j := builders.MakeJob("j", "ns").Obj()
