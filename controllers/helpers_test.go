@@ -144,7 +144,6 @@ func eventReasons(ctx context.Context, ns, kind, name string) []string {
 	return out
 }
 
-
 // relatedOf names the related object ("Kind/name") of the Event with reason on a job.
 func relatedOf(ctx context.Context, ns, job, reason string) string {
 	GinkgoHelper()
