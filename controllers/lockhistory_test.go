@@ -26,9 +26,9 @@ import (
 //     that job stopped claiming the ECU in its status (finished, requeued, suspended, deleted,
 //     or never bound to it), so that no ECU ever has two jobs.
 //
-// The two watches are put in one order by resourceVersion, which on envtest's single etcd is
-// the etcd revision, one counter for all objects. (Clients must otherwise treat it as opaque;
-// this is a test of the protocol on a known server.)
+// The two watches are put in one order by resourceVersion: the API server's resource versions
+// are comparable integers (k8s.io/apimachinery/pkg/util/resourceversion), and on envtest's
+// single etcd they are the etcd revision, one counter for all objects.
 type lockHistory struct {
 	mu         sync.Mutex
 	current    map[string]string     // ECU -> job holding it
