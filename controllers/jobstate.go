@@ -49,6 +49,33 @@ func backoffLimit(j *diagv1.DiagnosticJob) int32 {
 	return *j.Spec.BackoffLimit
 }
 
+// The backoff after an EcuUnreachable attempt: the ECU did not answer, so trying again at once
+// would only use up backoffLimit before the prober marks the ECU not Ready.
+const (
+	unreachableBackoffBase = 5 * time.Second
+	unreachableBackoffMax  = 2 * time.Minute
+)
+
+// unreachableBackoff is the wait after the given number of attempts: 5 s doubled per further
+// attempt, at most 2 min, like a Job's backoff after pod failures.
+func unreachableBackoff(attempts int32) time.Duration {
+	return min(unreachableBackoffBase<<min(max(attempts-1, 0), 6), unreachableBackoffMax)
+}
+
+// retryNotBefore is when a job queued again after an EcuUnreachable attempt may claim an ECU,
+// counted from the requeue (the Scheduled condition turning False). A lost or restarted agent
+// says nothing about the ECU, so those retries go at once.
+func retryNotBefore(j *diagv1.DiagnosticJob) (time.Time, bool) {
+	if j.Status.Phase != diagv1.JobQueued || j.Status.Reason != diagv1.ReasonEcuUnreachable {
+		return time.Time{}, false
+	}
+	c := meta.FindStatusCondition(j.Status.Conditions, diagv1.ConditionScheduled)
+	if c == nil || c.Status != metav1.ConditionFalse {
+		return time.Time{}, false
+	}
+	return c.LastTransitionTime.Add(unreachableBackoff(j.Status.Attempts)), true
+}
+
 // finishTime is when a final job ended: completionTime, else the time its final condition was set.
 func finishTime(j *diagv1.DiagnosticJob) (time.Time, bool) {
 	if j.Status.CompletionTime != nil {

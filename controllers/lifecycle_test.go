@@ -1,9 +1,12 @@
 package controllers_test
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -66,7 +69,21 @@ var _ = Describe("A lost agent", func() {
 		createJob(ctx, readVIN(ns, "job", "ecu-0").BackoffLimit(1))
 		Eventually(jobOf(ctx, ns, "job")).Should(HaveField("Status.Phase", diagv1.JobRunning))
 		Expect(agent.finish(ctx, key, diagv1.JobFailed, diagv1.ReasonEcuUnreachable)).To(Succeed())
+		var requeued metav1.Time
+		Eventually(func(g Gomega) {
+			j := jobOf(ctx, ns, "job")(g)
+			g.Expect(j.Status.Phase).To(Equal(diagv1.JobQueued))
+			g.Expect(j.Status.Reason).To(Equal(diagv1.ReasonEcuUnreachable))
+			g.Expect(j.Status.Message).To(ContainSubstring("not before"))
+			c := meta.FindStatusCondition(j.Status.Conditions, diagv1.ConditionScheduled)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			requeued = c.LastTransitionTime
+		}).Should(Succeed())
 		Eventually(jobOf(ctx, ns, "job")).Should(And(HaveField("Status.Phase", diagv1.JobRunning), HaveField("Status.Attempts", int32(2))))
+		By("waiting out the 5 s backoff before the retry claims the ECU (timestamps have 1 s resolution)")
+		rescheduled := meta.FindStatusCondition(jobOf(ctx, ns, "job")(Default).Status.Conditions, diagv1.ConditionScheduled)
+		Expect(rescheduled.LastTransitionTime.Sub(requeued.Time)).To(BeNumerically(">=", 4*time.Second))
 		Expect(agent.finish(ctx, key, diagv1.JobFailed, diagv1.ReasonEcuUnreachable)).To(Succeed())
 		Eventually(jobOf(ctx, ns, "job")).Should(And(HaveField("Status.Phase", diagv1.JobFailed),
 			HaveField("Status.Reason", diagv1.ReasonBackoffLimitExceeded), HaveField("Status.Message", ContainSubstring(diagv1.ReasonEcuUnreachable))))

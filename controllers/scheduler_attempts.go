@@ -134,6 +134,11 @@ func (p *pass) retryOrFail(ctx context.Context, j *diagv1.DiagnosticJob, reason,
 		if retry {
 			st.Phase, st.Reason, st.ECU, st.Agent = diagv1.JobQueued, reason, "", ""
 			st.Message = fmt.Sprintf("Attempt %d failed (%s: %s); queued again (backoffLimit %d)", attempts, reason, cause, limit)
+			if reason == diagv1.ReasonEcuUnreachable {
+				// As retryNotBefore will compute it from the condition this write sets (whole seconds).
+				wait := unreachableBackoff(attempts)
+				st.Message += fmt.Sprintf(", not before %s (%s backoff)", p.now.Truncate(time.Second).Add(wait).UTC().Format(time.RFC3339), wait)
+			}
 			return
 		}
 		st.Phase, st.Reason = diagv1.JobFailed, diagv1.ReasonBackoffLimitExceeded

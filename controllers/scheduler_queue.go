@@ -21,6 +21,10 @@ func (p *pass) schedule(ctx context.Context) {
 	taken := map[string]bool{}
 	var claims []claim
 	for _, j := range p.queued(false) {
+		if t, ok := retryNotBefore(j); ok && p.now.Before(t) {
+			p.wakeAt(t)
+			continue
+		}
 		cands, _, _ := candidateECUs(j, ecus)
 		for _, e := range cands {
 			if taken[e.Name] || !p.free(e) || e.Spec.Unschedulable || !ready[e.Name].ready {
@@ -178,7 +182,11 @@ func (p *pass) waitingStatus(j *diagv1.DiagnosticJob, q ecuQueues, ecus []*diagv
 	}
 	if reason == diagv1.ReasonQueued && j.Status.Phase == diagv1.JobQueued && diagv1.IsRetryableReason(j.Status.Reason) {
 		reason = j.Status.Reason
-		message = fmt.Sprintf("Retrying after attempt %d failed (%s). %s", j.Status.Attempts, reason, message)
+		retry := ""
+		if t, ok := retryNotBefore(j); ok {
+			retry = ", not before " + t.UTC().Format(time.RFC3339)
+		}
+		message = fmt.Sprintf("Retrying after attempt %d failed (%s)%s. %s", j.Status.Attempts, reason, retry, message)
 	}
 	if note != "" {
 		message += "; " + note

@@ -192,3 +192,31 @@ var _ = Describe("assessECU", func() {
 		Expect(leastBusy([]*agentView{a, b})).To(BeNil(), "both at maxConcurrentJobs 1")
 	})
 })
+
+var _ = Describe("retryNotBefore", func() {
+	requeued := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	job := func(phase diagv1.JobPhase, reason string, attempts int32, scheduled metav1.ConditionStatus) *diagv1.DiagnosticJob {
+		j := builders.MakeJob("j", "ns").ECU("e").Obj()
+		j.Status.Phase, j.Status.Reason, j.Status.Attempts = phase, reason, attempts
+		j.Status.Conditions = []metav1.Condition{{Type: diagv1.ConditionScheduled, Status: scheduled,
+			Reason: reason, LastTransitionTime: metav1.NewTime(requeued)}}
+		return j
+	}
+	DescribeTable("backs off after EcuUnreachable only: 5 s doubled per attempt, at most 2 min",
+		func(j *diagv1.DiagnosticJob, wantWait time.Duration, wantOK bool) {
+			t, ok := retryNotBefore(j)
+			Expect(ok).To(Equal(wantOK))
+			if ok {
+				Expect(t.Sub(requeued)).To(Equal(wantWait))
+			}
+		},
+		Entry("first retry", job(diagv1.JobQueued, diagv1.ReasonEcuUnreachable, 1, metav1.ConditionFalse), 5*time.Second, true),
+		Entry("second retry", job(diagv1.JobQueued, diagv1.ReasonEcuUnreachable, 2, metav1.ConditionFalse), 10*time.Second, true),
+		Entry("fifth retry", job(diagv1.JobQueued, diagv1.ReasonEcuUnreachable, 5, metav1.ConditionFalse), 80*time.Second, true),
+		Entry("capped", job(diagv1.JobQueued, diagv1.ReasonEcuUnreachable, 30, metav1.ConditionFalse), 2*time.Minute, true),
+		Entry("a lost agent retries at once", job(diagv1.JobQueued, diagv1.ReasonAgentLost, 1, metav1.ConditionFalse), time.Duration(0), false),
+		Entry("a restarted agent retries at once", job(diagv1.JobQueued, diagv1.ReasonAgentRestarted, 1, metav1.ConditionFalse), time.Duration(0), false),
+		Entry("not queued", job(diagv1.JobFailed, diagv1.ReasonEcuUnreachable, 1, metav1.ConditionFalse), time.Duration(0), false),
+		Entry("still scheduled", job(diagv1.JobQueued, diagv1.ReasonEcuUnreachable, 1, metav1.ConditionTrue), time.Duration(0), false),
+	)
+})
