@@ -176,25 +176,16 @@ func waitPhase(job *v1alpha1.DiagnosticJob, phase v1alpha1.JobPhase) *v1alpha1.D
 	out := &v1alpha1.DiagnosticJob{}
 	Eventually(func(g Gomega) {
 		g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(job), out)).To(Succeed())
-		if out.Status.Phase != phase && isFinal(out) {
+		if out.Status.Phase != phase && out.Status.IsFinal() {
 			StopTrying(fmt.Sprintf("job %s ended %s (%s): %s", job.Name, out.Status.Phase, out.Status.Reason, out.Status.Message)).Now()
 		}
 		g.Expect(out.Status.Phase).To(Equal(phase), "job %s: reason %s, message %q", job.Name, out.Status.Reason, out.Status.Message)
+		if phase == v1alpha1.JobFailed {
+			// A Failed attempt with a retryable reason waits for the controller's verdict.
+			g.Expect(out.Status.IsFinal()).To(BeTrue(), "job %s: waiting for the controller to retry or fail reason %s", job.Name, out.Status.Reason)
+		}
 	}).Should(Succeed())
 	return out
-}
-
-// isFinal tells a job that will not change phase again: Succeeded, Cancelled, or Failed for a
-// reason the controller does not retry.
-func isFinal(job *v1alpha1.DiagnosticJob) bool {
-	switch job.Status.Phase {
-	case v1alpha1.JobSucceeded, v1alpha1.JobCancelled:
-		return true
-	case v1alpha1.JobFailed:
-		return job.Status.Reason == v1alpha1.ReasonStepFailed || job.Status.Reason == v1alpha1.ReasonDeadlineExceeded ||
-			job.Status.Reason == v1alpha1.ReasonBackoffLimitExceeded
-	}
-	return false
 }
 
 // waitStepRunning waits until the named step of the job runs.
