@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -406,6 +407,41 @@ var _ = Describe("Running jobs", func() {
 		Eventually(func() bool { return controllerutil.ContainsFinalizer(getJob(job), v1alpha1.JobFinalizer) }).Should(BeFalse())
 		Eventually(func() int32 { return openSockets(port) }).Should(BeZero())
 	})
+
+	DescribeTable("runs a job to the end when its suspension is cleared while it is being suspended",
+		func(clearAfterAcknowledgement bool) {
+			startAgent(ns+"-a", labels)
+			_, port := startSim(ecusim.Config{})
+			createReadyECU(ecuFor("ecu", port).Obj())
+			job := builders.MakeJob("flip", ns).ECU("ecu").Steps(
+				builders.ReadDID("read-vin", 0xF190),
+				builders.Delay("hold", 2*time.Second),
+				builders.TesterPresent("after"),
+			).Obj()
+			history := watchJob(ns, job.Name)
+			Expect(k8s.Create(suiteCtx, job)).To(Succeed())
+			waitStepRunning(job, "hold")
+
+			setSuspend := func(on bool) {
+				patch := fmt.Sprintf(`{"spec":{"suspend":%t}}`, on)
+				Expect(k8s.Patch(suiteCtx, job, client.RawPatch(types.MergePatchType, []byte(patch)))).To(Succeed())
+			}
+			setSuspend(true)
+			if clearAfterAcknowledgement {
+				history.eventuallyRecords(v1alpha1.JobRunning, v1alpha1.ReasonSuspended)
+			}
+			setSuspend(false)
+
+			// Whether the attempt went on or was cancelled and run again, the job ends, and
+			// nothing is left behind: no finalizer, no socket on the ECU.
+			done := waitPhase(job, v1alpha1.JobSucceeded)
+			Expect(done.Status.Attempts).To(BeNumerically("<=", 2))
+			Expect(stepOf(done, "after").Phase).To(Equal(v1alpha1.StepPassed))
+			Eventually(func() int32 { return openSockets(port) }).Should(BeZero())
+		},
+		Entry("cleared at once, perhaps before the agent saw it", false),
+		Entry("cleared after the agent cancelled the attempt, perhaps before the controller took it back", true),
+	)
 
 	It("ends an attempt left Running by an earlier run of the agent with AgentRestarted", func() {
 		name := ns + "-a"

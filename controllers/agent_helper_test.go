@@ -25,7 +25,7 @@ import (
 // testAgent plays a node agent through the API, as agent/ does: it registers a
 // DiagnosticAgent, renews its Lease, watches the jobs labelled for it, sets a Scheduled job
 // Running and then Succeeded (unless hold is set) with the final Event, acknowledges a
-// suspension with reason Suspended, and removes the finalizer of deleted jobs. It speaks no DoIP: the controllers
+// suspension with reason Suspended, and removes the finalizer of deleted and finished jobs. It speaks no DoIP: the controllers
 // only see the API.
 type testAgent struct {
 	name         string
@@ -35,9 +35,11 @@ type testAgent struct {
 
 	// hold leaves started jobs Running until finish is called.
 	hold atomic.Bool
-	// direct finishes a Scheduled job with one write, without reporting Running first: the
-	// cheapest possible agent, for the benchmark.
+	// direct finishes a Scheduled job with one write, without reporting Running first or
+	// removing the finalizer afterwards: the cheapest possible agent, for the benchmark.
 	direct atomic.Bool
+	// lingering keeps the finalizer of finished jobs, like an agent still closing a connection.
+	lingering atomic.Bool
 	// writes counts the API writes the agent made (Lease renewals aside).
 	writes atomic.Int64
 
@@ -197,12 +199,15 @@ func (a *testAgent) act(ctx context.Context, j *diagv1.DiagnosticJob) error {
 		if !controllerutil.ContainsFinalizer(j, diagv1.JobFinalizer) {
 			return nil
 		}
-		a.writes.Add(1)
-		return patchMeta(ctx, a.c, j, func(u *diagv1.DiagnosticJob) { controllerutil.RemoveFinalizer(u, diagv1.JobFinalizer) })
+		return a.dropFinalizer(ctx, j)
 	case st.Agent != a.name:
 		a.endRun(key)
 	case st.Phase == diagv1.JobSucceeded || st.Phase == diagv1.JobFailed || st.Phase == diagv1.JobCancelled:
 		a.endRun(key)
+		if a.direct.Load() || a.lingering.Load() || !controllerutil.ContainsFinalizer(j, diagv1.JobFinalizer) || !j.Status.IsFinal() {
+			return nil
+		}
+		return a.dropFinalizer(ctx, j)
 	case j.Spec.Suspend:
 		if st.Phase == diagv1.JobRunning && st.Reason != diagv1.ReasonSuspended {
 			a.endRun(key)
@@ -267,6 +272,21 @@ func (a *testAgent) end(ctx context.Context, j *diagv1.DiagnosticJob, phase diag
 		Note:                "Done",
 		Regarding:           corev1.ObjectReference{APIVersion: diagv1.GroupVersion.String(), Kind: "DiagnosticJob", Namespace: j.Namespace, Name: j.Name, UID: j.UID},
 	})
+}
+
+// dropFinalizer says, as agent/ does, that the agent is done with a job and its connection.
+func (a *testAgent) dropFinalizer(ctx context.Context, j *diagv1.DiagnosticJob) error {
+	a.writes.Add(1)
+	return patchMeta(ctx, a.c, j, func(u *diagv1.DiagnosticJob) { controllerutil.RemoveFinalizer(u, diagv1.JobFinalizer) })
+}
+
+// closeConnection ends the lingering of a finished job: the finalizer goes.
+func (a *testAgent) closeConnection(ctx context.Context, key types.NamespacedName) error {
+	var j diagv1.DiagnosticJob
+	if err := a.c.Get(ctx, key, &j); err != nil {
+		return err
+	}
+	return a.dropFinalizer(ctx, &j)
 }
 
 // finish ends a job this agent runs (held) with phase and reason, as the agent does after the

@@ -109,8 +109,14 @@ var _ = Describe("The deadline", func() {
 		Eventually(jobOf(ctx, ns, "slow")).Should(HaveField("Status.Phase", diagv1.JobRunning))
 		Expect(jobOf(ctx, ns, "slow")(Default).Annotations).To(HaveKey(diagv1.GroupName + "/first-scheduled"))
 		createJob(ctx, readVIN(ns, "next", "ecu-0"))
+		agent.lingering.Store(true)
 		Eventually(jobOf(ctx, ns, "slow")).Should(And(HaveField("Status.Phase", diagv1.JobFailed),
 			HaveField("Status.Reason", diagv1.ReasonDeadlineExceeded), HaveField("Status.CompletionTime", Not(BeNil()))))
+
+		By("keeping the ECU while the live agent may still be connected (it has not removed the finalizer)")
+		Consistently(ecuOf(ctx, ns, "ecu-0")).Should(HaveField("Status.ActiveJob", "slow"))
+		Expect(jobOf(ctx, ns, "next")(Default).Status.Phase).To(Equal(diagv1.JobQueued))
+		Expect(agent.closeConnection(ctx, client.ObjectKey{Namespace: ns, Name: "slow"})).To(Succeed())
 		Eventually(jobOf(ctx, ns, "next")).Should(HaveField("Status.Phase", diagv1.JobRunning))
 		slowEvents := func() []string { return eventReasons(ctx, ns, "DiagnosticJob", "slow") }
 		Eventually(slowEvents).Should(ContainElements(diagv1.ReasonScheduled, diagv1.ReasonDeadlineExceeded))

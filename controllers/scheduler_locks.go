@@ -7,6 +7,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
@@ -162,6 +163,8 @@ func (p *pass) checkLock(ctx context.Context, e *diagv1.ECU) {
 	switch {
 	case j == nil || isGone(j):
 		p.releaseLater(e.Name, holder, fmt.Sprintf("job %s was deleted", holder))
+	case isFinal(j) && p.mayStillTalk(j):
+		// The lock stays until the agent has closed its connection: one tester per ECU.
 	case isFinal(j):
 		p.releaseLater(e.Name, holder, fmt.Sprintf("job %s finished (%s)", holder, j.Status.Reason))
 	case j.Status.ECU == e.Name:
@@ -173,6 +176,16 @@ func (p *pass) checkLock(ctx context.Context, e *diagv1.ECU) {
 	default:
 		p.releaseUnbound(ctx, e, j)
 	}
+}
+
+// mayStillTalk reports whether a finished job's agent may still be connected to the ECU: the
+// controller ended the attempt at its deadline (the backstop for an agent that did not) and
+// the agent is live and has not yet removed the finalizer, which it does once its connection
+// is closed. Every other final phase is written by the agent after it closed the connection,
+// or follows a lost agent, which nobody can wait for.
+func (p *pass) mayStillTalk(j *diagv1.DiagnosticJob) bool {
+	return j.Status.Reason == diagv1.ReasonDeadlineExceeded && controllerutil.ContainsFinalizer(j, diagv1.JobFinalizer) &&
+		p.fleet.live(j.Status.Agent)
 }
 
 // releaseUnbound releases a lock whose holder never got bound (a controller stopped between
