@@ -375,22 +375,29 @@ var _ = Describe("Running jobs", func() {
 		Eventually(func() int32 { return openSockets(port) }).Should(BeZero())
 	})
 
-	It("cancels a running job when it is suspended and records the steps so far", func() {
+	// runningThrough starts an agent, a simulator and its ECU, and a job that reads the VIN,
+	// waits in a step named delay, then sends tester present (step "after"); it returns once
+	// the delay runs, with the job as then stored.
+	runningThrough := func(name, delay string, d time.Duration) (*v1alpha1.DiagnosticJob, *jobHistory, int32) {
 		startAgent(ns+"-a", labels)
 		_, port := startSim(ecusim.Config{})
 		createReadyECU(ecuFor("ecu", port).Obj())
-		job := builders.MakeJob("suspend-me", ns).ECU("ecu").Steps(
+		job := builders.MakeJob(name, ns).ECU("ecu").Steps(
 			builders.ReadDID("read-vin", 0xF190),
-			builders.Delay("long", 10*time.Minute),
+			builders.Delay(delay, d),
 			builders.TesterPresent("after"),
 		).Obj()
 		history := watchJob(ns, job.Name)
 		Expect(k8s.Create(suiteCtx, job)).To(Succeed())
-		running := waitStepRunning(job, "long")
+		return waitStepRunning(job, delay), history, port
+	}
+
+	It("cancels a running job when it is suspended and records the steps so far", func() {
+		job, history, port := runningThrough("suspend-me", "long", 10*time.Minute)
 
 		start := time.Now()
-		running.Spec.Suspend = true
-		Expect(k8s.Update(suiteCtx, running)).To(Succeed())
+		job.Spec.Suspend = true
+		Expect(k8s.Update(suiteCtx, job)).To(Succeed())
 		suspended := history.eventuallyRecords(v1alpha1.JobRunning, v1alpha1.ReasonSuspended)
 		GinkgoWriter.Printf("Suspended attempt ended %v after the update\n", time.Since(start))
 		job2 := &v1alpha1.DiagnosticJob{Status: suspended}
@@ -410,17 +417,7 @@ var _ = Describe("Running jobs", func() {
 
 	DescribeTable("runs a job to the end when its suspension is cleared while it is being suspended",
 		func(clearAfterAcknowledgement bool) {
-			startAgent(ns+"-a", labels)
-			_, port := startSim(ecusim.Config{})
-			createReadyECU(ecuFor("ecu", port).Obj())
-			job := builders.MakeJob("flip", ns).ECU("ecu").Steps(
-				builders.ReadDID("read-vin", 0xF190),
-				builders.Delay("hold", 2*time.Second),
-				builders.TesterPresent("after"),
-			).Obj()
-			history := watchJob(ns, job.Name)
-			Expect(k8s.Create(suiteCtx, job)).To(Succeed())
-			waitStepRunning(job, "hold")
+			job, history, port := runningThrough("flip", "hold", 2*time.Second)
 
 			setSuspend := func(on bool) {
 				patch := fmt.Sprintf(`{"spec":{"suspend":%t}}`, on)
