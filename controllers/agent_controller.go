@@ -6,6 +6,7 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,9 +24,10 @@ import (
 // AgentReconciler publishes each DiagnosticAgent's Ready condition from its heartbeat Lease and
 // wakes up when the Lease would expire, so that a lost agent shows within moments of expiry.
 type AgentReconciler struct {
-	client client.Client
-	leases client.Reader
-	opts   Options
+	client   client.Client
+	leases   client.Reader
+	recorder events.EventRecorder
+	opts     Options
 }
 
 // Reconcile sets one agent's Ready condition (LeaseRenewed, LeaseExpired, NoLease).
@@ -44,8 +46,12 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req reconcile.Request) 
 	}
 	updated := agent.DeepCopy()
 	meta.SetStatusCondition(&updated.Status.Conditions, readyCondition(h.live, h.reason, h.message, agent.Generation, now))
-	if err := patchStatusIfChanged(ctx, r.client, &agent, updated); err != nil {
+	wrote, err := patchStatusIfChanged(ctx, r.client, &agent, updated)
+	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("writing the Ready condition of DiagnosticAgent %s: %w", agent.Name, err)
+	}
+	if wrote {
+		recordReadyChange(r.recorder, updated, agent.Status.Conditions, updated.Status.Conditions)
 	}
 	if !h.live {
 		return reconcile.Result{}, nil

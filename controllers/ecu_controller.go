@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -31,9 +32,10 @@ import (
 // observed generation. It never touches the lock (activeJob) nor queuedJobs: the scheduler
 // owns those.
 type ECUReconciler struct {
-	client client.Client
-	leases client.Reader
-	opts   Options
+	client   client.Client
+	leases   client.Reader
+	recorder events.EventRecorder
+	opts     Options
 
 	mu    sync.Mutex
 	ready map[types.NamespacedName]bool // for ecufleet_ecus_ready
@@ -63,8 +65,12 @@ func (r *ECUReconciler) Reconcile(ctx context.Context, req reconcile.Request) (r
 	st.Agent = servingAgent(st.Agent, rd.agents)
 	st.ObservedGeneration = ecu.Generation
 	meta.SetStatusCondition(&st.Conditions, readyCondition(rd.ready, rd.reason, rd.message, ecu.Generation, now))
-	if err := patchStatusIfChanged(ctx, r.client, &ecu, updated); err != nil {
+	wrote, err := patchStatusIfChanged(ctx, r.client, &ecu, updated)
+	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("writing the status of ECU %s: %w", req, err)
+	}
+	if wrote {
+		recordReadyChange(r.recorder, updated, ecu.Status.Conditions, updated.Status.Conditions)
 	}
 	r.setReady(req.NamespacedName, rd.ready, false)
 	return reconcile.Result{RequeueAfter: untilFirstExpiry(rd.agents, now)}, nil

@@ -35,11 +35,12 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &diagv1.DiagnosticJob{}, jobAgentIndex, indexJobAgent); err != nil {
 		return fmt.Errorf("indexing DiagnosticJobs by agent: %w", err)
 	}
-	agents := &AgentReconciler{client: mgr.GetClient(), leases: leaseCache, opts: opts}
+	recorder := mgr.GetEventRecorder(eventSource)
+	agents := &AgentReconciler{client: mgr.GetClient(), leases: leaseCache, recorder: recorder, opts: opts}
 	if err := agents.setup(mgr, leaseCache); err != nil {
 		return fmt.Errorf("setting up the agent liveness controller: %w", err)
 	}
-	ecus := &ECUReconciler{client: mgr.GetClient(), leases: leaseCache, opts: opts}
+	ecus := &ECUReconciler{client: mgr.GetClient(), leases: leaseCache, recorder: recorder, opts: opts}
 	if err := ecus.setup(mgr, leaseCache); err != nil {
 		return fmt.Errorf("setting up the ECU roll-up controller: %w", err)
 	}
@@ -47,7 +48,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		client:    mgr.GetClient(),
 		apiReader: mgr.GetAPIReader(),
 		leases:    leaseCache,
-		recorder:  mgr.GetEventRecorder(eventSource),
+		recorder:  recorder,
 		opts:      opts,
 	}
 	if err := scheduler.setup(mgr, leaseCache); err != nil {

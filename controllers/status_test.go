@@ -80,6 +80,9 @@ var _ = Describe("ECU roll-up", func() {
 		Eventually(readyOf(ecuConditions(ctx, ns, "ecu-x"))).Should(beCondition(metav1.ConditionFalse, diagv1.ReasonUnreachable))
 		setReachable(ctx, ns, "ecu-x", metav1.ConditionTrue)
 		Eventually(readyOf(ecuConditions(ctx, ns, "ecu-x"))).Should(beCondition(metav1.ConditionTrue, diagv1.ReasonReachable))
+		Eventually(func() []string { return eventReasons(ctx, ns, "ECU", "ecu-x") }).Should(Equal([]string{
+			diagv1.ReasonNoAgent, diagv1.ReasonProbing, diagv1.ReasonReachable, diagv1.ReasonUnreachable, diagv1.ReasonReachable,
+		}), "an Event for each change of Ready")
 
 		By("keeping the serving agent while it stays Ready, and moving when it is lost")
 		earlier := newAgent(ctx, ns, ns+"-a", 4, nil)
@@ -120,6 +123,10 @@ var _ = Describe("Agent liveness", func() {
 		Eventually(readyOf(agentConditions(ctx, a.name))).Should(beCondition(metav1.ConditionFalse, diagv1.ReasonLeaseExpired))
 		Expect(a.renew(ctx)).To(Succeed())
 		Eventually(readyOf(agentConditions(ctx, a.name))).Should(beCondition(metav1.ConditionTrue, diagv1.ReasonLeaseRenewed))
+		// Events of a cluster-scoped object go to the default namespace.
+		Eventually(func() []string { return eventReasons(ctx, metav1.NamespaceDefault, "DiagnosticAgent", a.name) }).Should(Equal([]string{
+			diagv1.ReasonLeaseRenewed, diagv1.ReasonLeaseExpired, diagv1.ReasonLeaseRenewed,
+		}), "an Event for each change of Ready")
 
 		bare := builders.MakeAgent(ns + "-bare").Obj()
 		Expect(k8s.Create(ctx, bare)).To(Succeed())
