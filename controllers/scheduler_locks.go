@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,7 +70,7 @@ func (p *pass) lock(ctx context.Context, e *diagv1.ECU, job *diagv1.DiagnosticJo
 		return nil, false
 	}
 	if from != "" {
-		ctrl.LoggerFrom(ctx).V(1).Info("Handed ECU over", "ecu", e.Name, "from", from, "to", job.Name, "why", p.staleLocks()[e.Name].why)
+		ctrl.LoggerFrom(ctx).V(1).Info("Handed ECU over", "ecu", e.Name, "from", from, "to", job.Name, "why", p.staleLock(e.Name).why)
 	}
 	return locked, true
 }
@@ -79,8 +81,7 @@ func (p *pass) free(e *diagv1.ECU) bool {
 	if e.Status.ActiveJob == "" {
 		return true
 	}
-	s, ok := p.staleLocks()[e.Name]
-	return ok && s.holder == e.Status.ActiveJob
+	return p.staleLock(e.Name).holder == e.Status.ActiveJob
 }
 
 // releaseLater marks an ECU's lock stale: schedule hands the ECU over or releases it.
@@ -96,21 +97,24 @@ func (p *pass) releaseLater(ecuName, holder, why string) {
 	p.stale[ecuName] = staleLock{holder: holder, why: why}
 }
 
-// staleLocks returns the stale locks by ECU name; the map is not to be changed.
-func (p *pass) staleLocks() map[string]staleLock {
+// staleLock returns the stale lock of an ECU (zero if it has none).
+func (p *pass) staleLock(ecuName string) staleLock {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.stale
+	return p.stale[ecuName]
+}
+
+// staleECUs returns the names of the ECUs with a stale lock.
+func (p *pass) staleECUs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Collect(maps.Keys(p.stale))
 }
 
 // releaseStale releases the stale locks that schedule did not hand over.
 func (p *pass) releaseStale(ctx context.Context) {
-	var names []string
-	for name := range p.staleLocks() {
-		names = append(names, name)
-	}
-	runParallel(p.r.opts.WriteParallelism, names, func(name string) {
-		s := p.staleLocks()[name]
+	runParallel(p.r.opts.WriteParallelism, p.staleECUs(), func(name string) {
+		s := p.staleLock(name)
 		p.release(ctx, name, s.holder, s.why)
 	})
 }
@@ -138,10 +142,9 @@ func (p *pass) release(ctx context.Context, ecuName, holder, why string) {
 // back at the ECU (a bind that never happened, e.g. the controller stopped between the two
 // writes). Attempts ended in this pass were marked by endAttempts already.
 func (p *pass) findStaleLocks(ctx context.Context) {
-	stale := p.staleLocks()
 	var locked []*diagv1.ECU
 	for _, e := range p.sortedECUs() {
-		if _, marked := stale[e.Name]; e.Status.ActiveJob != "" && !marked {
+		if e.Status.ActiveJob != "" && p.staleLock(e.Name).holder == "" {
 			locked = append(locked, e)
 		}
 	}
