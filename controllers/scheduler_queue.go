@@ -120,7 +120,7 @@ func (p *pass) publishQueues(ctx context.Context) {
 	p.r.forgetDepthSeries(p.ns, ecus)
 
 	runParallel(p.r.opts.WriteParallelism, transitions, func(w write) {
-		if updated, err := p.patchJobStatus(ctx, w.job, w.mutate); err == nil {
+		if updated, err := p.patchJobStatus(ctx, w.job, w.mutate); err == nil && isNews(w.job, updated) {
 			good := updated.Status.Reason == diagv1.ReasonQueued || updated.Status.Reason == diagv1.ReasonSuspended
 			p.r.recorder.Eventf(updated, nil, eventType(good), updated.Status.Reason, "Queue", "%s", updated.Status.Message)
 		}
@@ -148,6 +148,15 @@ func (p *pass) publishQueues(ctx context.Context) {
 	if rest {
 		p.wakeAt(p.r.queueFlushAt(p.ns))
 	}
+}
+
+// isNews reports whether a waiting job's new status deserves an Event: every change of a status
+// does, and a new job's first status when something blocks it or it is suspended. Like a Pod
+// entering the scheduling queue, a new job that simply waits its turn shows that in its status
+// (phase Queued and its position), not in an Event: that Event was one of ten API writes per
+// job.
+func isNews(before, after *diagv1.DiagnosticJob) bool {
+	return before.Status.Phase != "" || after.Status.Reason != diagv1.ReasonQueued
 }
 
 // waitingStatus is the status of a waiting job: Pending when suspended; else Queued with its

@@ -77,7 +77,6 @@ var _ = Describe("Queue order", func() {
 
 		expectPositions(ctx, ns, want)
 		Eventually(ecuOf(ctx, ns, "ecu-0")).Should(HaveField("Status.QueuedJobs", int32(5)))
-		Expect(eventReasons(ctx, ns, "DiagnosticJob", "c-mid")).To(ContainElement(diagv1.ReasonQueued))
 
 		agent.hold.Store(false)
 		Expect(agent.finish(ctx, types.NamespacedName{Namespace: ns, Name: "blocker"}, diagv1.JobSucceeded, diagv1.ReasonSucceeded)).To(Succeed())
@@ -232,5 +231,8 @@ var _ = Describe("ECUs closed to new jobs", func() {
 
 		updateECU(ctx, ns, "ecu-0", func(e *diagv1.ECU) { e.Spec.AgentSelector.MatchLabels[poolLabel] = ns })
 		Eventually(jobOf(ctx, ns, "second")).Should(HaveField("Status.Phase", diagv1.JobRunning))
+		Eventually(func() []string { return eventReasons(ctx, ns, "DiagnosticJob", "second") }).Should(Equal([]string{
+			diagv1.ReasonEcuCordoned, diagv1.ReasonEcuNotReady, diagv1.ReasonNoAgent, diagv1.ReasonScheduled,
+		}), "an Event for a first status that blocks, and for each change after it")
 	})
 })
