@@ -73,6 +73,20 @@ func (id identity) patchJob(ctx context.Context, name, patch string, subresource
 	return err
 }
 
+// patchECUStatus merge-patches the status of an ECU in the lab namespace.
+func (id identity) patchECUStatus(ctx context.Context, name, patch string) error {
+	_, err := id.dyn.Resource(ecuResource).Namespace(labNamespace).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
+	return err
+}
+
+// serve records, as the controller's roll-up does, that node's agent serves an ECU.
+func serve(ctx context.Context, ecuName, node string) {
+	GinkgoHelper()
+	obj := ecu(ecuName)
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"status":{"agent":"`+node+`"}}`))
+	Expect(admin.Status().Patch(ctx, obj, patch)).To(Succeed(), "setting status.agent of ECU %s", ecuName)
+}
+
 // patchAgent merge-patches a DiagnosticAgent (its status with "status").
 func (id identity) patchAgent(ctx context.Context, name, patch string, subresources ...string) error {
 	_, err := id.dyn.Resource(agentResource).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, subresources...)
@@ -178,7 +192,7 @@ var _ = Describe("The agent's service account on a real API server", Ordered, fu
 
 		setup := []client.Object{
 			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: labNamespace}},
-			ecu("ecu-a"), boundJob("job-a", "node-a"), boundJob("job-b", "node-b"),
+			ecu("ecu-a"), ecu("ecu-b"), boundJob("job-a", "node-a"), boundJob("job-b", "node-b"),
 			diagnosticAgent("node-b"), heartbeat(deploytest.SystemNamespace, "node-b"),
 			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ecu-a-tls", Namespace: labNamespace}},
 			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "not-for-agents", Namespace: "kube-system"}},
@@ -194,6 +208,9 @@ var _ = Describe("The agent's service account on a real API server", Ordered, fu
 		for _, o := range setup {
 			Expect(admin.Create(ctx, o)).To(Succeed(), "creating %T %s", o, o.GetName())
 		}
+		// As the controller's roll-up leaves them: ecu-a served by node-a's agent, ecu-b by node-b's.
+		serve(ctx, "ecu-a", "node-a")
+		serve(ctx, "ecu-b", "node-b")
 
 		// RBAC and admission policies reach the authorizer and the admission plugin through
 		// informers: wait until every binding and the policy are in force (a dry run changes
@@ -213,13 +230,25 @@ var _ = Describe("The agent's service account on a real API server", Ordered, fu
 		}).WithContext(ctx).WithTimeout(time.Minute).Should(MatchError(ContainSubstring(deploytest.PolicyName)))
 	}, NodeTimeout(3*time.Minute))
 
-	It("reads ECUs in every namespace and writes probe results into their status", func(ctx SpecContext) {
+	It("reads ECUs in every namespace and writes probe results into the status of those it serves", func(ctx SpecContext) {
 		list, err := nodeA.dyn.Resource(ecuResource).List(ctx, metav1.ListOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(list.Items).To(ContainElement(HaveField("Object", HaveKeyWithValue("metadata", HaveKeyWithValue("name", "ecu-a")))))
-		_, err = nodeA.dyn.Resource(ecuResource).Namespace(labNamespace).Patch(ctx, "ecu-a", types.MergePatchType,
-			[]byte(`{"status":{"lastProbeTime":"2026-01-02T03:04:05Z"}}`), metav1.PatchOptions{}, "status")
-		Expect(err).NotTo(HaveOccurred())
+		Expect(nodeA.patchECUStatus(ctx, "ecu-a", `{"status":{"lastProbeTime":"2026-01-02T03:04:05Z","vin":"WDB0000000000001",`+
+			`"conditions":[{"type":"Reachable","status":"True","reason":"ProbeSucceeded","message":"ok","lastTransitionTime":"2026-01-02T03:04:05Z"}]}}`)).To(Succeed())
+	})
+
+	It("is refused by the policy probe results for an ECU another agent serves, and any change of the controller's fields", func(ctx SpecContext) {
+		expectRefusedByPolicy(nodeA.patchECUStatus(ctx, "ecu-b", `{"status":{"lastProbeTime":"2026-01-02T03:04:05Z"}}`),
+			`ECU lab/ecu-b is served by agent "node-b"`, "the ecufleet agent on node node-a")
+		for _, patch := range []string{
+			`{"status":{"activeJob":"job-a"}}`,
+			`{"status":{"agent":"node-b"}}`,
+			`{"status":{"queuedJobs":3}}`,
+			`{"status":{"conditions":[{"type":"Ready","status":"True","reason":"Reachable","message":"forged","lastTransitionTime":"2026-01-02T03:04:05Z"}]}}`,
+		} {
+			expectRefusedByPolicy(nodeA.patchECUStatus(ctx, "ecu-a", patch), "may not change status.agent, status.activeJob", "ECU lab/ecu-a")
+		}
 	})
 
 	It("may not change, delete or create ECUs, nor create jobs", func(ctx SpecContext) {

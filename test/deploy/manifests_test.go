@@ -381,7 +381,7 @@ var _ = Describe("The admission policy", func() {
 		Expect(binding.Spec.ValidationActions).To(Equal([]admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}))
 		Expect(binding.Spec.ParamRef).To(BeNil())
 		Expect(strings.Join(policyResources(policy), " ")).To(Equal(
-			"diag.ecufleet.io/diagnosticjobs diag.ecufleet.io/diagnosticjobs/status diag.ecufleet.io/diagnosticagents diag.ecufleet.io/diagnosticagents/status coordination.k8s.io/leases"))
+			"diag.ecufleet.io/diagnosticjobs diag.ecufleet.io/diagnosticjobs/status diag.ecufleet.io/diagnosticagents diag.ecufleet.io/diagnosticagents/status diag.ecufleet.io/ecus/status coordination.k8s.io/leases"))
 	})
 })
 
