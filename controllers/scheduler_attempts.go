@@ -102,8 +102,8 @@ func (p *pass) agentLostMessage(agent string) string {
 	return fmt.Sprintf("agent %s was lost: the DiagnosticAgent no longer exists", agent)
 }
 
-// failDeadline ends a job that ran out of time; findStaleLocks frees its ECU, and the agent,
-// which watches the job, cancels what may still run.
+// failDeadline ends a job that ran out of time. The agent, which watches the job, cancels what
+// may still run; findStaleLocks frees the ECU once the agent has closed its connection.
 func (p *pass) failDeadline(ctx context.Context, j *diagv1.DiagnosticJob) {
 	limit := *j.Spec.ActiveDeadlineSeconds
 	updated, err := p.patchJobStatus(ctx, j, func(st *diagv1.DiagnosticJobStatus) {
@@ -126,7 +126,8 @@ func (p *pass) failDeadline(ctx context.Context, j *diagv1.DiagnosticJob) {
 
 // retryOrFail ends an attempt that failed for an infrastructure reason: the job is queued
 // again while attempts <= backoffLimit, else it fails with BackoffLimitExceeded. The job is
-// written first, then its ECU marked for release, so that a job never claims an ECU it does not hold.
+// written first, then its ECU marked for release, so that a job never claims an ECU it does
+// not hold.
 func (p *pass) retryOrFail(ctx context.Context, j *diagv1.DiagnosticJob, reason, cause string) {
 	attempts, limit := j.Status.Attempts, backoffLimit(j)
 	retry := attempts <= limit
@@ -176,9 +177,9 @@ func (p *pass) suspendAttempt(ctx context.Context, j *diagv1.DiagnosticJob) {
 	p.releaseLater(j.Status.ECU, j.Name, fmt.Sprintf("job %s was suspended", j.Name))
 }
 
-// finishJobs derives the conditions of jobs the agent finished (which records their metrics)
-// and deletes finished jobs whose ttlSecondsAfterFinished has passed. A job whose conditions
-// are written now has its TTL looked at in the pass its update triggers.
+// finishJobs derives the conditions of finished jobs that lack them (an agent that wrote only
+// the phase) and deletes finished jobs whose ttlSecondsAfterFinished has passed. A job whose
+// conditions are written now has its TTL looked at in the pass its update triggers.
 func (p *pass) finishJobs(ctx context.Context) {
 	keep := func(*diagv1.DiagnosticJobStatus) {}
 	var derive, expired []*diagv1.DiagnosticJob
