@@ -46,12 +46,8 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req reconcile.Request) 
 	}
 	updated := agent.DeepCopy()
 	meta.SetStatusCondition(&updated.Status.Conditions, readyCondition(h.live, h.reason, h.message, agent.Generation, now))
-	wrote, err := patchStatusIfChanged(ctx, r.client, &agent, updated)
-	if err != nil {
+	if err := patchRollUp(ctx, r.client, r.recorder, &agent, updated, agent.Status.Conditions, updated.Status.Conditions); err != nil {
 		return reconcile.Result{}, fmt.Errorf("writing the Ready condition of DiagnosticAgent %s: %w", agent.Name, err)
-	}
-	if wrote {
-		recordReadyChange(r.recorder, updated, agent.Status.Conditions, updated.Status.Conditions)
 	}
 	if !h.live {
 		return reconcile.Result{}, nil

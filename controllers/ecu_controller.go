@@ -65,12 +65,8 @@ func (r *ECUReconciler) Reconcile(ctx context.Context, req reconcile.Request) (r
 	st.Agent = servingAgent(st.Agent, rd.agents)
 	st.ObservedGeneration = ecu.Generation
 	meta.SetStatusCondition(&st.Conditions, readyCondition(rd.ready, rd.reason, rd.message, ecu.Generation, now))
-	wrote, err := patchStatusIfChanged(ctx, r.client, &ecu, updated)
-	if err != nil {
+	if err := patchRollUp(ctx, r.client, r.recorder, &ecu, updated, ecu.Status.Conditions, updated.Status.Conditions); err != nil {
 		return reconcile.Result{}, fmt.Errorf("writing the status of ECU %s: %w", req, err)
-	}
-	if wrote {
-		recordReadyChange(r.recorder, updated, ecu.Status.Conditions, updated.Status.Conditions)
 	}
 	r.setReady(req.NamespacedName, rd.ready, false)
 	return reconcile.Result{RequeueAfter: untilFirstExpiry(rd.agents, now)}, nil

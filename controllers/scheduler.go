@@ -62,7 +62,7 @@ func (r *SchedulerReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	}
 	for _, phase := range []func(context.Context){
 		p.endAttempts,    // deadlines, retryable failures, lost agents, suspended runs
-		p.finishJobs,     // conditions and metrics of finished jobs, TTL deletion
+		p.finishJobs,     // conditions an agent did not write, TTL deletion
 		p.findStaleLocks, // locks whose holder finished, vanished or never bound
 		p.schedule,       // lock free ECUs for their queue heads, then bind the jobs; release the rest
 		p.syncJobMeta,    // agent label, finalizer and deadline start of every job
