@@ -81,3 +81,25 @@ func TestBadFlashConfigsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+// The example config of docs/ecusim.md carries the memory and flash keys.
+func TestExampleConfigHasFlash(t *testing.T) {
+	cfg, err := LoadConfig("testdata/gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := s.own.flash.cfg
+	if len(f.regions) != 2 || f.regions[0] != (region{0x00010000, 0x00110000}) || f.regions[1] != (region{0x00800000, 0x00810000}) {
+		t.Errorf("regions %v", f.regions)
+	}
+	if f.maxBlock != 0x0FFA || f.eraseRoutine != 0xFF00 || f.checkRoutine != 0x0202 {
+		t.Errorf("flash %+v", f)
+	}
+	if r := s.ecus[0x0011].flash.cfg.regions; len(r) != 1 || r[0] != (region{0, DefaultMemorySize}) {
+		t.Errorf("ECU 0x0011 without a memory key has regions %v, want the default", r)
+	}
+}
