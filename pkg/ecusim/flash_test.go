@@ -264,7 +264,7 @@ func TestFlashResetAbortsTransfer(t *testing.T) {
 func TestFlashBlockDelay(t *testing.T) {
 	s := startSim(t, Config{UDS: UDS{Flash: Flash{BlockDelay: "150ms"}}})
 	c := uds.NewClient(dial(t, s), DefaultLogicalAddress)
-	c.P2 = 2 * time.Second
+	c.NetworkMargin = 2 * time.Second // P2 after 10 02: 50ms + 2s, well above the block delay
 	run(t, c, unlock, []step{{"34 00 44 00 00 00 00 00 00 00 02", "74 20 0F FA"}})
 	for i := range 2 {
 		start := time.Now()
