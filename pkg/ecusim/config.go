@@ -88,6 +88,11 @@ type UDS struct {
 	P2Star string `json:"p2Star,omitempty"`
 	// S3 is how long a non-default session survives without requests (default 5s).
 	S3 string `json:"s3,omitempty"`
+	// Memory is the flash that 34/36/37, 23 and the erase routine address (default: one
+	// region of 16 MiB at 0x00000000).
+	Memory []MemoryRegion `json:"memory,omitempty"`
+	// Flash configures the download services and the erase and check routines.
+	Flash Flash `json:"flash,omitempty"`
 }
 
 // DID is one data identifier: its initial value as text or hex, and whether 2E may change it.

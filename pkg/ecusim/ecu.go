@@ -47,6 +47,8 @@ type ecu struct {
 	failedKeys  int
 	lockedUntil time.Time
 	started     map[uint16]bool // routines started in the current session
+	flash       *flash
+	requests    [256]int // requests handled, by service id
 }
 
 // didRepairShopCode is ISO's repairShopCodeOrTesterSerialNumber, the default writable DID.
@@ -131,6 +133,14 @@ func newECU(path string, address uint16, vin [17]byte, c UDS) (*ecu, error) {
 		if e.delays[i].interval, err = duration(field+".delay", d.Delay, 0); err != nil {
 			return nil, err
 		}
+	}
+	fc, err := compileFlash(path, c.Memory, c.Flash)
+	if err != nil {
+		return nil, err
+	}
+	e.flash = newFlash(fc)
+	if r, ok := e.flash.blockDelayRule(); ok {
+		e.delays = append(e.delays, r)
 	}
 	return e, nil
 }

@@ -29,6 +29,7 @@ func (e *ecu) respond(req []byte, now time.Time) (resp []byte, reset bool) {
 		e.enterSession(uds.SessionDefault) // S3 expired: the ECU fell back on its own
 	}
 	e.lastRequest = now
+	e.requests[req[0]]++
 	sid := uds.SID(req[0])
 	switch sid {
 	case uds.SIDDiagnosticSessionControl:
@@ -50,6 +51,14 @@ func (e *ecu) respond(req []byte, now time.Time) (resp []byte, reset bool) {
 		return e.readDTCs(req), false
 	case uds.SIDClearDiagnosticInformation:
 		return e.clearDTCs(req), false
+	case sidReadMemoryByAddress:
+		return e.readMemory(req), false
+	case sidRequestDownload:
+		return e.requestDownload(req), false
+	case sidTransferData:
+		return e.transferData(req), false
+	case sidRequestTransferExit:
+		return e.requestTransferExit(req), false
 	case uds.SIDWriteDataByIdentifier, uds.SIDSecurityAccess, uds.SIDRoutineControl:
 		if e.session == uds.SessionDefault {
 			return negative(sid, uds.NRCServiceNotSupportedInActiveSession), false
@@ -66,11 +75,12 @@ func (e *ecu) respond(req []byte, now time.Time) (resp []byte, reset bool) {
 }
 
 // enterSession switches session; as ISO 14229-1 requires, any switch locks security access
-// again, and routines started in the old session are forgotten.
+// again, and routines started and a transfer opened in the old session are forgotten.
 func (e *ecu) enterSession(s uds.Session) {
 	e.session = s
 	e.unlocked, e.seedLevel = 0, 0
 	clear(e.started)
+	e.flash.sessionChanged(s)
 }
 
 func (e *ecu) sessionControl(req []byte) []byte {
@@ -231,6 +241,9 @@ func (e *ecu) routineControl(req []byte) []byte {
 	sid := uds.SIDRoutineControl
 	if len(req) < 4 {
 		return negative(sid, uds.NRCIncorrectMessageLength)
+	}
+	if resp, ok := e.flashRoutine(req); ok {
+		return resp
 	}
 	t := uds.RoutineControlType(req[1] &^ uds.SuppressPositiveResponse)
 	id := binary.BigEndian.Uint16(req[2:])

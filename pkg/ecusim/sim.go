@@ -207,6 +207,19 @@ func (s *Sim) Stats() Stats {
 	}
 }
 
+// RequestCount is how many requests with service id sid the ECUs handled (not those ignored
+// while paused or booting, nor those answered by the negative mode), so a test can assert that
+// a tester sent something exactly once, such as each 36 block of a download.
+func (s *Sim) RequestCount(sid byte) int {
+	n := 0
+	for _, e := range s.ecus {
+		e.mu.Lock()
+		n += e.requests[sid]
+		e.mu.Unlock()
+	}
+	return n
+}
+
 // serveDoIP is the Handler: it routes a request to the addressed ECU, applies the configured
 // faults and writes the answers.
 func (s *Sim) serveDoIP(ctx context.Context, w doip.ResponseWriter, r *doip.Request) {
