@@ -86,7 +86,8 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 	return wr, nil
 }
 
-// Truncated reports whether the byte budget ran out, so later frames were not stored.
+// Truncated reports whether the byte budget ran out, so later frames or connection events
+// were not stored.
 func (w *Writer) Truncated() bool { return w.truncated }
 
 // Dropped is the number of frames counted but not stored because the budget ran out.
