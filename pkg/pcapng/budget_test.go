@@ -2,7 +2,9 @@ package pcapng
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
+	"io"
 	"net/netip"
 	"strings"
 	"testing"
@@ -139,5 +141,57 @@ func TestImplicitOpen(t *testing.T) {
 	if tr.packets[0].tcpFlags != flagSYN || tr.packets[1].tcpFlags != flagSYN|flagACK ||
 		!strings.Contains(tr.packets[0].comments[0], "opened before the trace started") {
 		t.Errorf("first packets %#x %#x %q, want a commented synthetic handshake", tr.packets[0].tcpFlags, tr.packets[1].tcpFlags, tr.packets[0].comments)
+	}
+}
+
+// TestBudgetCompressed bounds the gzipped trace rather than the pcapng: the writer stores
+// more than MaxBytes of pcapng, and the gzip output, trailer included, stays within it.
+func TestBudgetCompressed(t *testing.T) {
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	const budget = 16 << 10
+	w, err := NewWriter(zw, Options{MaxBytes: budget - 64, Stored: out.Len})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Event(Event{Time: t0, Kind: Open, Local: tester, Remote: ecu}); err != nil {
+		t.Fatal(err)
+	}
+	const frames = 2000
+	for i := 0; i < frames; i++ {
+		f := Frame{Time: t0.Add(time.Duration(i) * time.Millisecond), Dir: Direction(i % 2), Transport: TCP,
+			Local: tester, Remote: ecu, Data: doipMsg(0x8001, 0x0E, 0x00, 0x10, 0x01, 0x3E, 0x00), Comment: "step keepalive"}
+		before := w.Bytes()
+		if err := w.Frame(f); err != nil {
+			t.Fatal(err)
+		}
+		if w.Bytes() == before {
+			continue // nothing written: a flush would add an empty block
+		}
+		if err := zw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("frames %d dropped %d pcapng %d gz %d", w.Frames(), w.Dropped(), w.Bytes(), out.Len())
+	if out.Len() > budget {
+		t.Errorf("gzipped trace is %d bytes, budget %d", out.Len(), budget)
+	}
+	if w.Bytes() <= budget || !w.Truncated() || w.Frames()+w.Dropped() != frames {
+		t.Errorf("stored %d pcapng bytes, Truncated %v, %d stored + %d dropped; want more than %d bytes, truncated, %d frames",
+			w.Bytes(), w.Truncated(), w.Frames(), w.Dropped(), budget, frames)
+	}
+	zr, err := gzip.NewReader(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, err := readTrace(raw); err != nil || len(tr.packets) != 3+w.Frames() {
+		t.Errorf("re-reading the gzipped trace: %v", err)
 	}
 }

@@ -38,6 +38,12 @@ type Options struct {
 	MSS int
 	// Application names the recording program in the section header; "ecufleet" when empty.
 	Application string
+	// Stored, when set, is how many bytes the destination holds so far, for a destination
+	// that compresses (gzip for the job's ConfigMap): MaxBytes then bounds Stored() plus the
+	// next frame's uncompressed size, which holds however well the frame compresses. Flush
+	// the compressor after each call that wrote (Bytes grew; a flush of nothing still adds
+	// an empty block) so Stored is exact, and leave room for the compressor's trailer.
+	Stored func() int
 }
 
 // Writer turns DoIP frames and connection events, in time order, into pcapng on an
@@ -96,7 +102,7 @@ func (w *Writer) Dropped() int { return w.dropped }
 // Frames is the number of frames stored in the trace.
 func (w *Writer) Frames() int { return w.frames }
 
-// Bytes is the number of pcapng bytes written so far.
+// Bytes is the number of pcapng bytes written so far, before any compression.
 func (w *Writer) Bytes() int { return w.written }
 
 // Event records a TCP connection opening (handshake) or closing (FIN exchange).
@@ -261,7 +267,7 @@ func (w *Writer) finish(key connKey, c *tcpConn, dir Direction, ts uint64, why s
 // flush writes w.pending if it fits the budget; otherwise it marks the trace truncated and
 // counts the frame (when the pending packets are one) as dropped.
 func (w *Writer) flush(isFrame bool) error {
-	if w.opts.MaxBytes != 0 && w.written+len(w.pending) > w.opts.MaxBytes {
+	if w.opts.MaxBytes != 0 && w.stored()+len(w.pending) > w.opts.MaxBytes {
 		w.truncated = true
 		if isFrame {
 			w.dropped++
@@ -277,6 +283,14 @@ func (w *Writer) flush(isFrame bool) error {
 		w.frames++
 	}
 	return nil
+}
+
+// stored is the bytes the budget counts as used: the destination's own count when given.
+func (w *Writer) stored() int {
+	if w.opts.Stored != nil {
+		return w.opts.Stored()
+	}
+	return w.written
 }
 
 func (w *Writer) nextID() uint16 {
