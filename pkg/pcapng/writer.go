@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -40,15 +41,17 @@ type Options struct {
 	Application string
 	// Stored, when set, is how many bytes the destination holds so far, for a destination
 	// that compresses (gzip for the job's ConfigMap): MaxBytes then bounds Stored() plus the
-	// next frame's uncompressed size, which holds however well the frame compresses. Flush
-	// the compressor after each call that wrote (Bytes grew; a flush of nothing still adds
-	// an empty block) so Stored is exact, and leave room for the compressor's trailer.
+	// next call's uncompressed size, which holds however badly it compresses. When the
+	// io.Writer has a Flush() error method (gzip.Writer does), the Writer calls it after
+	// every write so Stored is exact. Leave room for the compressor's trailer.
 	Stored func() int
 }
 
 // Writer turns DoIP frames and connection events, in time order, into pcapng on an
-// io.Writer. It is not safe for concurrent use; the recorder serialises its calls.
+// io.Writer. It is safe for concurrent use, so a connection's reader and writer goroutines
+// can both record into it.
 type Writer struct {
+	mu        sync.Mutex
 	w         io.Writer
 	opts      Options
 	written   int
@@ -60,6 +63,9 @@ type Writer struct {
 	conns     map[connKey]*tcpConn
 	pending   []byte
 }
+
+// flusher is a destination that buffers, such as gzip.Writer.
+type flusher interface{ Flush() error }
 
 // connKey names a TCP connection by its normalised socket addresses.
 type connKey struct{ local, remote netip.AddrPort }
@@ -94,19 +100,37 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 
 // Truncated reports whether the byte budget ran out, so later frames or connection events
 // were not stored.
-func (w *Writer) Truncated() bool { return w.truncated }
+func (w *Writer) Truncated() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.truncated
+}
 
 // Dropped is the number of frames counted but not stored because the budget ran out.
-func (w *Writer) Dropped() int { return w.dropped }
+func (w *Writer) Dropped() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.dropped
+}
 
 // Frames is the number of frames stored in the trace.
-func (w *Writer) Frames() int { return w.frames }
+func (w *Writer) Frames() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.frames
+}
 
 // Bytes is the number of pcapng bytes written so far, before any compression.
-func (w *Writer) Bytes() int { return w.written }
+func (w *Writer) Bytes() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.written
+}
 
 // Event records a TCP connection opening (handshake) or closing (FIN exchange).
 func (w *Writer) Event(e Event) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
 	}
@@ -146,6 +170,8 @@ func (w *Writer) Event(e Event) error {
 // Frame records one DoIP message: as TCP segments of its connection (opening one with a
 // synthetic handshake if the trace has not seen it) or as a UDP datagram.
 func (w *Writer) Frame(f Frame) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
 	}
@@ -174,6 +200,13 @@ func (w *Writer) Frame(f Frame) error {
 		return nil
 	}
 	data, trimNote := trimTransferData(f.Data)
+	if w.opts.MaxBytes != 0 && w.stored()+len(data) > w.opts.MaxBytes {
+		// Cannot fit whatever the headers: drop it before building its packets, so a huge
+		// frame costs no allocation.
+		w.truncated = true
+		w.dropped++
+		return nil
+	}
 	comments := []string{cleanComment(f.Comment)}
 	if comments[0] == "" {
 		comments[0] = describe(data)
@@ -279,6 +312,12 @@ func (w *Writer) flush(isFrame bool) error {
 		return w.err
 	}
 	w.written += len(w.pending)
+	if f, ok := w.w.(flusher); ok && w.opts.Stored != nil {
+		if err := f.Flush(); err != nil {
+			w.err = fmt.Errorf("pcapng: flushing packets: %w", err)
+			return w.err
+		}
+	}
 	if isFrame {
 		w.frames++
 	}
