@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tsharkArgs are the arguments of docs/traces.md's check, with checksum validation on so a
@@ -36,15 +37,33 @@ func TestTsharkDissects(t *testing.T) {
 	if err := os.WriteFile(flashFile, flash, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The same socket pair opened again after its close: a new connection, not retransmissions.
+	again := session(tester, ecu)
+	for _, s := range session(tester, ecu) {
+		if s.event != nil {
+			e := *s.event
+			e.Time = e.Time.Add(time.Second)
+			again = append(again, step{event: &e})
+		} else {
+			f := *s.frame
+			f.Time = f.Time.Add(time.Second)
+			again = append(again, step{frame: &f})
+		}
+	}
+	reopened, _ := record(t, Options{}, again)
+	reopenedFile := filepath.Join(t.TempDir(), "reopened.pcapng")
+	if err := os.WriteFile(reopenedFile, reopened, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	golden := filepath.Join("testdata", "session.pcapng")
-	for _, file := range []string{golden, flashFile} {
+	for _, file := range []string{golden, flashFile, reopenedFile} {
 		verbose := tshark(t, file, "-V")
 		for _, layer := range []string{"DoIP (ISO13400) Protocol", "Unified Diagnostic Services", "Packet comments"} {
 			if !strings.Contains(verbose, layer) {
 				t.Errorf("%s: tshark -V shows no %q", file, layer)
 			}
 		}
-		for _, bad := range []string{"Malformed", " incorrect,", "Bad checksum", "Expert Info (Warning", "Expert Info (Error"} {
+		for _, bad := range []string{"Malformed", " incorrect,", "Bad checksum", "Expert Info (Warning", "Expert Info (Error", "retransmission", "out-of-order"} {
 			if i := strings.Index(verbose, bad); i >= 0 {
 				t.Errorf("%s: tshark reports %q: %s", file, bad, verbose[max(0, i-200):min(len(verbose), i+200)])
 			}

@@ -60,6 +60,7 @@ type Writer struct {
 	truncated bool
 	err       error
 	ipID      uint16
+	opened    int
 	conns     map[connKey]*tcpConn
 	pending   []byte
 }
@@ -247,7 +248,8 @@ func (w *Writer) Frame(f Frame) error {
 func (w *Writer) handshake(key connKey, dir Direction, ts uint64, why string) *tcpConn {
 	other := 1 - dir
 	c := &tcpConn{}
-	c.next[dir], c.next[other] = isn(key, dir), isn(key, other)
+	c.next[dir], c.next[other] = isn(key, dir, w.opened), isn(key, other, w.opened)
+	w.opened++
 	mss := uint16(w.mss(key))
 	steps := []struct {
 		from  Direction
@@ -348,15 +350,17 @@ func (w *Writer) mss(key connKey) int {
 	return 1500 - ipv6Len - tcpLen
 }
 
-// isn is a side's initial sequence number: fixed per connection so traces are reproducible,
-// different per connection and side so Wireshark keeps streams apart.
-func isn(key connKey, side Direction) uint32 {
+// isn is a side's initial sequence number: fixed by the connection's addresses and how many
+// connections the trace opened before it, so traces are reproducible, yet different per
+// side and per connection (also when a socket pair is reused after a close) so Wireshark
+// does not take a new connection for retransmissions of the old one.
+func isn(key connKey, side Direction, opened int) uint32 {
 	h := fnv.New32a()
 	for _, ap := range []netip.AddrPort{key.local, key.remote} {
 		b, _ := ap.MarshalBinary()
 		h.Write(b)
 	}
-	h.Write([]byte{byte(side)})
+	h.Write([]byte{byte(side), byte(opened >> 24), byte(opened >> 16), byte(opened >> 8), byte(opened)})
 	return h.Sum32()
 }
 
