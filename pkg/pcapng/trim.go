@@ -1,0 +1,33 @@
+package pcapng
+
+import "fmt"
+
+const (
+	doipHeaderLen         = 8
+	doipTypeDiagnosticMsg = 0x8001
+	udsTransferData       = 0x36
+	diagAddressLen        = 4 // source and target logical address before the UDS bytes
+	transferDataHeaderLen = 2 // SID and block sequence counter
+	// TransferDataKeep is how many data bytes of a TransferData block a trace keeps: enough
+	// to recognise the block, little enough that a flash job's trace stays small.
+	TransferDataKeep = 64
+)
+
+// trimTransferData returns msg with a TransferData block's data cut to TransferDataKeep bytes
+// and the DoIP payload length rewritten to match, plus a comment giving the original size.
+// Any other message, or one whose header does not match its length, comes back unchanged
+// with an empty comment: the trace shows what was sent.
+func trimTransferData(msg []byte) ([]byte, string) {
+	const keep = doipHeaderLen + diagAddressLen + transferDataHeaderLen + TransferDataKeep
+	if len(msg) <= keep || be.Uint16(msg[2:]) != doipTypeDiagnosticMsg ||
+		uint64(be.Uint32(msg[4:])) != uint64(len(msg)-doipHeaderLen) ||
+		msg[doipHeaderLen+diagAddressLen] != udsTransferData {
+		return msg, ""
+	}
+	out := make([]byte, keep)
+	copy(out, msg[:keep])
+	be.PutUint32(out[4:], uint32(keep-doipHeaderLen))
+	data := len(msg) - (keep - TransferDataKeep)
+	return out, fmt.Sprintf("TransferData trimmed for the trace: %d of %d data bytes kept (DoIP message of %d bytes, now %d)",
+		TransferDataKeep, data, len(msg), keep)
+}
