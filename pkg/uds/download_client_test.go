@@ -203,7 +203,7 @@ func TestDownloadBlockLimits(t *testing.T) {
 
 func TestDownloadNegativeResponseOnBlock(t *testing.T) {
 	f := newFlashResponder(0x0102) // 256 data bytes per block
-	f.nrcBlock = 300                // past the first wrap: counter 300+1 = 0x2D
+	f.nrcBlock = 300               // past the first wrap: counter 300+1 = 0x2D
 	c, ctx := dialFlash(t, f)
 	p, err := c.Download(ctx, 0x2000, segment(400*256), uds.DownloadOptions{})
 	var de *uds.DownloadError
