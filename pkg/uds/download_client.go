@@ -83,7 +83,8 @@ const maxInt = int(^uint(0) >> 1)
 // maxNumberOfBlockLength minus 2 bytes (also within opt's limits) with the counter starting at
 // 0x01 and wrapping 0xFF to 0x00, then 37. Response pending answers wait P2* as Request does.
 // A 36 that gets no answer in time is sent once more with the same counter (the ECU accepts
-// the repeated last block without writing it twice); any other failure stops the download
+// the repeated last block without writing it twice, and a second, late answer to it is
+// skipped); any other failure stops the download
 // with a *DownloadError. It returns how far the download got.
 func (c *Client) Download(ctx context.Context, address uint64, data []byte, opt DownloadOptions) (DownloadProgress, error) {
 	p := DownloadProgress{TotalBytes: int64(len(data))}
@@ -110,12 +111,13 @@ func (c *Client) Download(ctx context.Context, address uint64, data []byte, opt 
 	}
 
 	buf := make([]byte, 0, 2+min(size, len(data)))
+	resent := false
 	for off := 0; off < len(data); {
 		n := min(size, len(data)-off)
 		counter := byte(p.Blocks + 1) // 0x01..0xFF, then 0x00
 		td := TransferData{Counter: counter, Data: data[off : off+n]}
 		buf, _ = td.AppendBinary(buf[:0])
-		if err := c.transferBlock(ctx, buf, counter); err != nil {
+		if resent, err = c.transferBlock(ctx, buf, counter, resent); err != nil {
 			return fail(SIDTransferData, err)
 		}
 		off += n
@@ -137,19 +139,47 @@ func (c *Client) Download(ctx context.Context, address uint64, data []byte, opt 
 	return p, nil
 }
 
-// transferBlock sends one 36 and checks its answer, resending once after a timeout.
-func (c *Client) transferBlock(ctx context.Context, req []byte, counter byte) error {
+// transferBlock sends one 36 and checks its answer, resending once after a timeout. After
+// a resend the ECU may answer twice (the first answer was late, not lost); lateDuplicate
+// says the block before was resent, so a second answer to it is skipped here.
+func (c *Client) transferBlock(ctx context.Context, req []byte, counter byte, lateDuplicate bool) (resent bool, err error) {
 	resp, err := c.Request(ctx, req)
 	var te *TimeoutError
 	if errors.As(err, &te) && ctx.Err() == nil {
+		resent = true
 		resp, err = c.Request(ctx, req)
 		if err != nil {
-			return fmt.Errorf("no answer, and none to the resent block either: %w", err)
+			return resent, fmt.Errorf("no answer, and none to the resent block either: %w", err)
 		}
 	}
 	if err != nil {
-		return err
+		return resent, err
+	}
+	if lateDuplicate && len(resp) >= 2 && resp[0] == byte(SIDTransferData)+PositiveResponseOffset && resp[1] == counter-1 {
+		if resp, err = c.awaitAnswer(ctx, req); err != nil {
+			return resent, err
+		}
 	}
 	_, err = ParseTransferData(resp, counter)
-	return err
+	return resent, err
+}
+
+// awaitAnswer waits for a further answer to req, already sent, under the client's turn, so
+// no other request interleaves.
+func (c *Client) awaitAnswer(ctx context.Context, req []byte) ([]byte, error) {
+	c.init()
+	select {
+	case <-c.turn:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for the answer to UDS request %s: %w", SID(req[0]), ctx.Err())
+	}
+	defer func() { c.turn <- struct{}{} }()
+	resp, err := c.await(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if nre, ok := negative(resp); ok {
+		return resp, nre
+	}
+	return resp, nil
 }

@@ -24,6 +24,8 @@ type flashResponder struct {
 	nrcBlock  int    // block index answered 7F 36 72 (-1: none)
 	dropBlock int    // block index whose first answer is never sent (-1: none)
 	pendBlock int    // block index answered 7F 36 78 first (-1: none)
+	lateBlock int    // block index whose first answer comes after lateDelay (-1: none)
+	lateDelay time.Duration
 
 	mu       sync.Mutex
 	mem      []byte
@@ -37,7 +39,7 @@ type flashResponder struct {
 }
 
 func newFlashResponder(maxBlock uint64) *flashResponder {
-	return &flashResponder{maxBlock: maxBlock, nrcBlock: -1, dropBlock: -1, pendBlock: -1, lengths: map[int]bool{}}
+	return &flashResponder{maxBlock: maxBlock, nrcBlock: -1, dropBlock: -1, pendBlock: -1, lateBlock: -1, lengths: map[int]bool{}}
 }
 
 func (f *flashResponder) ServeDoIP(ctx context.Context, w doip.ResponseWriter, r *doip.Request) {
@@ -87,6 +89,9 @@ func (f *flashResponder) ServeDoIP(ctx context.Context, w doip.ResponseWriter, r
 		if block == f.dropBlock && !f.dropped {
 			f.dropped = true
 			return
+		}
+		if block == f.lateBlock {
+			time.Sleep(f.lateDelay)
 		}
 		if block == f.pendBlock {
 			w.Write([]byte{0x7F, 0x36, 0x78})
@@ -245,6 +250,22 @@ func TestDownloadResendsALostAnswer(t *testing.T) {
 	}
 	if !bytes.Equal(f.mem, data) {
 		t.Error("ECU memory differs: the resent block was written twice or lost")
+	}
+}
+
+func TestDownloadSkipsTheSecondAnswerToAResentBlock(t *testing.T) {
+	f := newFlashResponder(0x0FFA)
+	f.lateBlock, f.lateDelay = 5, 450*time.Millisecond // after P2 (300 ms): the block is resent
+	c, ctx := dialFlash(t, f)
+	data := segment(20 * 4088)
+	p, err := c.Download(ctx, 0, data, uds.DownloadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p.Blocks != 20 || f.requests != 21 || !bytes.Equal(f.mem, data) {
+		t.Errorf("%d blocks in %d requests, memory equal %v; want 20 in 21", p.Blocks, f.requests, bytes.Equal(f.mem, data))
 	}
 }
 
