@@ -119,6 +119,7 @@ func (c *CommunicationControl) UnmarshalBinary(req []byte) error {
 
 // CommunicationControlResponse is the 68 answer echoing the control type.
 type CommunicationControlResponse struct {
+	// ControlType echoes the request's control type.
 	ControlType CommunicationControlType
 }
 

@@ -66,6 +66,7 @@ func (c *ControlDTCSetting) UnmarshalBinary(req []byte) error {
 
 // ControlDTCSettingResponse is the C5 answer echoing the setting type.
 type ControlDTCSettingResponse struct {
+	// Type echoes the request's setting type.
 	Type DTCSettingType
 }
 

@@ -132,6 +132,7 @@ func (e *RequestError) Error() string {
 
 // ReadMemoryByAddress is the 23 request: read Memory.Size bytes at Memory.Address.
 type ReadMemoryByAddress struct {
+	// Memory is what to read; its Format zero picks the smallest widths.
 	Memory MemoryLocation
 }
 
@@ -158,6 +159,7 @@ func (r *ReadMemoryByAddress) UnmarshalBinary(req []byte) error {
 
 // ReadMemoryByAddressResponse is the 63 answer: the memory read.
 type ReadMemoryByAddressResponse struct {
+	// Data is the dataRecord: the bytes read.
 	Data []byte
 }
 

@@ -49,8 +49,10 @@ func (t *TransferData) UnmarshalBinary(req []byte) error {
 
 // TransferDataResponse is the 76 answer: the echoed counter and optional data.
 type TransferDataResponse struct {
+	// Counter echoes the request's blockSequenceCounter.
 	Counter byte
-	Data    []byte
+	// Data is the optional transferResponseParameterRecord.
+	Data []byte
 }
 
 // MarshalBinary builds 76 <counter> [data].
@@ -88,6 +90,7 @@ func ParseTransferData(resp []byte, counter byte) ([]byte, error) {
 
 // RequestTransferExit is the 37 request with an optional transferRequestParameterRecord.
 type RequestTransferExit struct {
+	// Record is the transferRequestParameterRecord, usually empty.
 	Record []byte
 }
 
@@ -108,6 +111,7 @@ func (r *RequestTransferExit) UnmarshalBinary(req []byte) error {
 // RequestTransferExitResponse is the 77 answer with an optional
 // transferResponseParameterRecord (often a checksum).
 type RequestTransferExitResponse struct {
+	// Record is the transferResponseParameterRecord.
 	Record []byte
 }
 
