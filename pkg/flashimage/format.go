@@ -111,12 +111,14 @@ func lines(data []byte, fn func(n int, line []byte) error) error {
 	return nil
 }
 
-// decodeHex decodes a record's hex digits, naming the first bad character.
+// decodeHex decodes a record's hex digits into the builder's scratch buffer, naming the
+// first bad character; the result is valid until the next call.
 func decodeHex(b *builder, n int, digits []byte) ([]byte, error) {
 	if len(digits)%2 != 0 {
 		return nil, b.errorf(n, "odd number of hex digits (%d)", len(digits))
 	}
-	out := make([]byte, len(digits)/2)
+	out := append(b.scratch[:0], make([]byte, len(digits)/2)...)
+	b.scratch = out
 	for i := range out {
 		hi, ok1 := unhex(digits[2*i])
 		lo, ok2 := unhex(digits[2*i+1])
@@ -143,7 +145,7 @@ func unhex(c byte) (byte, bool) {
 // ParseBinary places raw bytes at base.
 func ParseBinary(data []byte, base uint32, maxSize int64) (*Image, error) {
 	b := newBuilder(FormatBin, maxSize)
-	if err := b.add(uint64(base), bytes.Clone(data), 0); err != nil {
+	if err := b.add(uint64(base), data, 0); err != nil {
 		return nil, err
 	}
 	return b.image(nil)

@@ -74,7 +74,7 @@ func TestParseIHexErrors(t *testing.T) {
 		reason   string
 	}{
 		{"bad checksum", ":10010000214601360121470136007EFE09D2190141\n:00000001FF\n", 1, "bad checksum 0x41, want 0x40"},
-		{"overlap", ":10000000000102030405060708090A0B0C0D0E0F78\n:10000800CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC28\n:00000001FF\n", 2, "overlaps 0x0..0xF from line 1"},
+		{"overlap", ":10000000000102030405060708090A0B0C0D0E0F78\n:10000800CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC28\n:00000001FF\n", 2, "data at 0x8 (line 2) overlaps 0x0..0xF (line 1)"},
 		{"no EOF", ":10000000000102030405060708090A0B0C0D0E0F78\n", 0, "truncated"},
 		{"after EOF", ":00000001FF\n:10000000000102030405060708090A0B0C0D0E0F78\n", 2, "after the end-of-file record on line 1"},
 		{"unknown type", ":00000006FA\n:00000001FF\n", 1, "unknown record type 06"},
@@ -100,5 +100,17 @@ func TestParseIHexErrors(t *testing.T) {
 	}
 	if _, err := ParseIHex([]byte(wikipediaHex), 64); err != nil {
 		t.Errorf("limit 64: %v", err)
+	}
+}
+
+func TestParseIHexOverlapNamesRuns(t *testing.T) {
+	// Two contiguous records form one run (lines 1-2); a later record inside it is refused
+	// naming both.
+	in := ":10000000000102030405060708090A0B0C0D0E0F78\n:10001000101112131415161718191A1B1C1D1E1F68\n" +
+		":0400040001020304EE\n:00000001FF\n"
+	_, err := ParseIHex([]byte(in), 0)
+	var e *Error
+	if !errors.As(err, &e) || e.Line != 3 || !strings.Contains(e.Reason, "data at 0x4 (line 3) overlaps 0x0..0x1F (lines 1-2)") {
+		t.Errorf("got %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package flashimage
 
 import (
+	"bytes"
 	"fmt"
 	"hash/crc32"
 	"sort"
@@ -73,19 +74,28 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("flash image (%s) line %d: %s", e.Format, e.Line, e.Reason)
 }
 
-// chunk is one record's data before sorting and merging.
+// chunk is a run of records' data before sorting and merging, with the lines it came from.
 type chunk struct {
-	addr uint64
-	data []byte
-	line int
+	addr           uint64
+	data           []byte
+	line, lastLine int
+}
+
+// lines names the chunk's source lines for errors.
+func (c chunk) lines() string {
+	if c.line == c.lastLine {
+		return fmt.Sprintf("line %d", c.line)
+	}
+	return fmt.Sprintf("lines %d-%d", c.line, c.lastLine)
 }
 
 // builder collects records into an Image, enforcing the address space and the size limit.
 type builder struct {
-	format Format
-	limit  int64
-	total  int64
-	chunks []chunk
+	format  Format
+	limit   int64
+	total   int64
+	chunks  []chunk
+	scratch []byte // decodeHex's buffer, reused for every record
 }
 
 func newBuilder(f Format, limit int64) *builder {
@@ -99,7 +109,7 @@ func (b *builder) errorf(line int, format string, args ...any) error {
 	return &Error{Format: b.format, Line: line, Reason: fmt.Sprintf(format, args...)}
 }
 
-// add records data at addr; data must not be reused by the caller.
+// add copies data at addr into the image being built.
 func (b *builder) add(addr uint64, data []byte, line int) error {
 	if len(data) == 0 {
 		return nil
@@ -111,7 +121,16 @@ func (b *builder) add(addr uint64, data []byte, line int) error {
 	if b.total > b.limit {
 		return b.errorf(line, "image holds more than %d bytes, the limit; raise it if the image is genuine", b.limit)
 	}
-	b.chunks = append(b.chunks, chunk{addr: addr, data: data, line: line})
+	// Records usually follow each other: extend the last run rather than keep one chunk per
+	// record, so the overhead does not grow with the record count.
+	if n := len(b.chunks); n > 0 {
+		if last := &b.chunks[n-1]; last.addr+uint64(len(last.data)) == addr {
+			last.data = append(last.data, data...)
+			last.lastLine = line
+			return nil
+		}
+	}
+	b.chunks = append(b.chunks, chunk{addr: addr, data: bytes.Clone(data), line: line, lastLine: line})
 	return nil
 }
 
@@ -127,11 +146,8 @@ func (b *builder) image(start *uint32) (*Image, error) {
 		if i > 0 {
 			end := last.addr + uint64(len(last.data))
 			if c.addr < end {
-				first, second := last.line, c.line
-				if first > second {
-					first, second = second, first
-				}
-				return nil, b.errorf(second, "data at 0x%X overlaps 0x%X..0x%X from line %d", c.addr, last.addr, end-1, first)
+				return nil, b.errorf(max(c.line, last.line), "data at 0x%X (%s) overlaps 0x%X..0x%X (%s)",
+					c.addr, c.lines(), last.addr, end-1, last.lines())
 			}
 			if c.addr == end {
 				s := &im.Segments[len(im.Segments)-1]
