@@ -84,8 +84,8 @@ const maxInt = int(^uint(0) >> 1)
 // 0x01 and wrapping 0xFF to 0x00, then 37. Response pending answers wait P2* as Request does.
 // A 36 that gets no answer in time is sent once more with the same counter (the ECU accepts
 // the repeated last block without writing it twice, and a second, late answer to it is
-// skipped); any other failure stops the download
-// with a *DownloadError. It returns how far the download got.
+// skipped); any other failure stops the download with a *DownloadError. It returns how far
+// the download got.
 func (c *Client) Download(ctx context.Context, address uint64, data []byte, opt DownloadOptions) (DownloadProgress, error) {
 	p := DownloadProgress{TotalBytes: int64(len(data))}
 	fail := func(sid SID, err error) (DownloadProgress, error) {
