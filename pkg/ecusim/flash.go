@@ -7,15 +7,7 @@ import (
 	"github.com/ecufleet/ecufleet/pkg/uds"
 )
 
-// Services and codes of the flash sequence that pkg/uds does not name; kept here so the
-// simulator does not depend on the tester's download client.
 const (
-	sidReadMemoryByAddress       uds.SID = 0x23
-	sidRequestDownload           uds.SID = 0x34
-	sidTransferData              uds.SID = 0x36
-	sidRequestTransferExit       uds.SID = 0x37
-	nrcTransferDataSuspended     uds.NRC = 0x71
-	nrcWrongBlockSequenceCounter uds.NRC = 0x73
 	// lengthFormatIdentifier says the 74 answer carries maxNumberOfBlockLength in 2 bytes.
 	lengthFormatIdentifier = 0x20
 	// maxReadLength bounds one 23 answer, so a request for 4 GiB is refused, not allocated.
@@ -63,7 +55,7 @@ func (f *flash) sessionChanged(s uds.Session) {
 // blockDelayRule holds back each 36 answer by the configured block delay; it goes after the
 // configured delays, so a delay rule for a 36 request replaces it for that request.
 func (f *flash) blockDelayRule() (rule, bool) {
-	return rule{prefix: []byte{byte(sidTransferData)}, interval: f.cfg.blockDelay}, f.cfg.blockDelay > 0
+	return rule{prefix: []byte{byte(uds.SIDTransferData)}, interval: f.cfg.blockDelay}, f.cfg.blockDelay > 0
 }
 
 // parseAddressAndSize decodes addressAndLengthFormatIdentifier, memoryAddress and memorySize,
@@ -92,7 +84,7 @@ func bigEndian(b []byte) uint64 {
 
 // requestDownload is 34 DFI ALFID address size: it opens a transfer into the memory.
 func (e *ecu) requestDownload(req []byte) []byte {
-	sid, f := sidRequestDownload, e.flash
+	sid, f := uds.SIDRequestDownload, e.flash
 	switch {
 	case e.session != uds.SessionProgramming:
 		return negative(sid, uds.NRCServiceNotSupportedInActiveSession)
@@ -120,7 +112,7 @@ func (e *ecu) requestDownload(req []byte) []byte {
 // accepted block again is answered positively without writing it twice, since a tester
 // repeats a block whose answer it lost.
 func (e *ecu) transferData(req []byte) []byte {
-	sid, f := sidTransferData, e.flash
+	sid, f := uds.SIDTransferData, e.flash
 	x := &f.xfer
 	switch {
 	case e.session != uds.SessionProgramming:
@@ -137,10 +129,10 @@ func (e *ecu) transferData(req []byte) []byte {
 	case x.any && counter == x.last:
 		return positive(sid, counter)
 	case counter != x.last+1:
-		return negative(sid, nrcWrongBlockSequenceCounter)
+		return negative(sid, uds.NRCWrongBlockSequenceCounter)
 	case uint64(len(data)) > x.end-x.next:
 		f.xfer = transfer{} // ISO 14229-1: transferDataSuspended aborts the transfer
-		return negative(sid, nrcTransferDataSuspended)
+		return negative(sid, uds.NRCTransferDataSuspended)
 	}
 	f.mem.write(x.next, data)
 	f.crc = crc32.Update(f.crc, crc32.IEEETable, data)
@@ -151,7 +143,7 @@ func (e *ecu) transferData(req []byte) []byte {
 
 // requestTransferExit is 37: it ends a transfer once every announced byte arrived.
 func (e *ecu) requestTransferExit(req []byte) []byte {
-	sid, f := sidRequestTransferExit, e.flash
+	sid, f := uds.SIDRequestTransferExit, e.flash
 	switch {
 	case e.session != uds.SessionProgramming:
 		return negative(sid, uds.NRCServiceNotSupportedInActiveSession)
@@ -164,7 +156,7 @@ func (e *ecu) requestTransferExit(req []byte) []byte {
 
 // readMemory is 23 ALFID address size: it answers the memory's bytes, 0xFF where unwritten.
 func (e *ecu) readMemory(req []byte) []byte {
-	sid := sidReadMemoryByAddress
+	sid := uds.SIDReadMemoryByAddress
 	addr, size, nrc := parseAddressAndSize(req[1:])
 	switch {
 	case nrc != 0:

@@ -51,13 +51,13 @@ func (e *ecu) respond(req []byte, now time.Time) (resp []byte, reset bool) {
 		return e.readDTCs(req), false
 	case uds.SIDClearDiagnosticInformation:
 		return e.clearDTCs(req), false
-	case sidReadMemoryByAddress:
+	case uds.SIDReadMemoryByAddress:
 		return e.readMemory(req), false
-	case sidRequestDownload:
+	case uds.SIDRequestDownload:
 		return e.requestDownload(req), false
-	case sidTransferData:
+	case uds.SIDTransferData:
 		return e.transferData(req), false
-	case sidRequestTransferExit:
+	case uds.SIDRequestTransferExit:
 		return e.requestTransferExit(req), false
 	case uds.SIDWriteDataByIdentifier, uds.SIDSecurityAccess, uds.SIDRoutineControl:
 		if e.session == uds.SessionDefault {
