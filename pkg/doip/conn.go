@@ -125,6 +125,16 @@ func (c *Conn) Receive(ctx context.Context) (*DiagnosticMessage, error) {
 	return m, err
 }
 
+// ReceiveFrom is Receive for callers that need only the sender and the bytes, such as a UDS
+// client (uds.Transport), so their interfaces carry no DoIP types.
+func (c *Conn) ReceiveFrom(ctx context.Context) (source uint16, data []byte, err error) {
+	m, err := c.Receive(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	return m.Source, m.Data, nil
+}
+
 // withReconnect runs op on the current link and, with AutoReconnect, once more on a fresh
 // link when the connection was lost.
 func (c *Conn) withReconnect(ctx context.Context, op func(*link) error) error {
