@@ -154,8 +154,8 @@ type entityRow struct {
 }
 
 func newEntityRow(from string, a *doip.VehicleAnnouncement) entityRow {
-	return entityRow{Address: from, LogicalAddress: a.LogicalAddress, VIN: uds.DecodeText(a.VIN[:]),
-		EID: colonHex(a.EID[:]), GID: colonHex(a.GID[:]), FurtherAction: a.FurtherAction}
+	return entityRow{Address: from, LogicalAddress: a.LogicalAddress, VIN: doip.VINText(a.VIN),
+		EID: doip.HardwareAddressText(a.EID), GID: doip.HardwareAddressText(a.GID), FurtherAction: a.FurtherAction}
 }
 
 func (r entityRow) cells() []string {
@@ -175,11 +175,6 @@ func (rs entityRows) table() ([]string, [][]string) {
 		rows[i] = r.cells()
 	}
 	return entityHeader, rows
-}
-
-// colonHex renders an EID or GID the way MAC addresses are written.
-func colonHex(b []byte) string {
-	return strings.ReplaceAll(uds.FormatHex(b), " ", ":")
 }
 
 func (o *doipOptions) discover(ctx context.Context, _ []string) (doipResult, error) {
