@@ -44,7 +44,7 @@ type link struct {
 	wbuf []byte
 	wdl  time.Time // the write deadline set on nc; under wmu
 
-	rt readToken
+	rt readToken // who reads the socket now: a caller or the background reader
 
 	// interruptFn (the method value of interrupt, made once so a read does not allocate it) ends
 	// a read whose context ends; it then signals interrupted.
