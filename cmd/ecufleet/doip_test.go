@@ -29,19 +29,19 @@ func TestDoIPUDPCommands(t *testing.T) {
 		t.Errorf("identify row %q", row)
 	}
 	row = tableRow(t, mustDoIP(t, "status", "--ecu", addr), "NODE TYPE", "MAX SOCKETS", "OPEN SOCKETS", "MAX DATA SIZE")
-	if strings.Join(row, " ") != "node 4 0 4194304" {
+	if strings.Join(row, " ") != "Node 4 0 4194304" {
 		t.Errorf("status row %q", row)
 	}
 	st := decodeJSON[statusResult](t, mustDoIP(t, "status", "--ecu", addr, "-o", "json"))
-	if st != (statusResult{NodeType: "node", MaxSockets: 4, MaxDataSize: 4 << 20}) {
+	if st != (statusResult{NodeType: "Node", MaxSockets: 4, MaxDataSize: 4 << 20}) {
 		t.Errorf("status JSON %+v", st)
 	}
 	row = tableRow(t, mustDoIP(t, "power-mode", "--ecu", addr), "POWER MODE")
-	if row[0] != "ready" {
+	if row[0] != "Ready" {
 		t.Errorf("power mode row %q", row)
 	}
 	pm := decodeJSON[powerModeResult](t, mustDoIP(t, "power-mode", "--ecu", addr, "-o", "json"))
-	if pm.PowerMode != "ready" {
+	if pm.PowerMode != "Ready" {
 		t.Errorf("power mode JSON %+v", pm)
 	}
 	// Discovery sent straight to the simulator's address (a loopback socket bound to

@@ -119,7 +119,7 @@ func (s *Client) control(ctx context.Context, l *link, req Message, want Payload
 		return event{}, err
 	}
 	for {
-		ev, _, err := l.await(ctx, time.Time{}, false)
+		ev, err := l.awaitAnswer(ctx, time.Time{})
 		switch {
 		case err == ctx.Err() && err != nil:
 			return event{}, fmt.Errorf("doip: no %v from %s: %w", want, l.nc.RemoteAddr(), err)

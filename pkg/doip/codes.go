@@ -149,17 +149,18 @@ const (
 	PowerModeNotSupported PowerMode = 0x02
 )
 
-// String names the mode for logs and status fields.
+// String is the one spelling of the mode for people: NotReady, Ready or NotSupported (a
+// reserved value as 0x03), as the ECU status, the CLI and logs all show it.
 func (m PowerMode) String() string {
 	switch m {
 	case PowerModeNotReady:
-		return "not ready"
+		return "NotReady"
 	case PowerModeReady:
-		return "ready"
+		return "Ready"
 	case PowerModeNotSupported:
-		return "not supported"
+		return "NotSupported"
 	}
-	return fmt.Sprintf("reserved power mode 0x%02X", byte(m))
+	return fmt.Sprintf("0x%02X", byte(m))
 }
 
 // NodeType tells a tester whether an entity routes to other ECUs (gateway) or is one (node).
@@ -173,13 +174,14 @@ const (
 	NodeNode NodeType = 0x01
 )
 
-// String names the node type for logs and status fields.
+// String is the one spelling of the node type for people: Gateway or Node (a reserved value
+// as 0x02), as the ECU status, the CLI and logs all show it.
 func (n NodeType) String() string {
 	switch n {
 	case NodeGateway:
-		return "gateway"
+		return "Gateway"
 	case NodeNode:
-		return "node"
+		return "Node"
 	}
-	return fmt.Sprintf("reserved node type 0x%02X", byte(n))
+	return fmt.Sprintf("0x%02X", byte(n))
 }

@@ -91,7 +91,7 @@ func (c *Conn) send(ctx context.Context, l *link, target uint16, data []byte) er
 		return err
 	}
 	for {
-		ev, _, err := l.await(ctx, deadline, false)
+		ev, err := l.awaitAnswer(ctx, deadline)
 		switch {
 		case err == errTimerExpired:
 			return fmt.Errorf("doip: no diagnostic ACK from 0x%04X within %v; the entity may be overloaded or the target unreachable",
@@ -117,12 +117,22 @@ func (c *Conn) Receive(ctx context.Context) (*DiagnosticMessage, error) {
 	var m *DiagnosticMessage
 	err := c.withReconnect(ctx, func(l *link) error {
 		var err error
-		if _, m, err = l.await(ctx, time.Time{}, true); err != nil && err == ctx.Err() {
+		if m, err = l.awaitMessage(ctx); err != nil && err == ctx.Err() {
 			return fmt.Errorf("doip: waiting for a diagnostic message: %w", err)
 		}
 		return err
 	})
 	return m, err
+}
+
+// ReceiveFrom is Receive for callers that need only the sender and the bytes, such as a UDS
+// client (uds.Transport), so their interfaces carry no DoIP types.
+func (c *Conn) ReceiveFrom(ctx context.Context) (source uint16, data []byte, err error) {
+	m, err := c.Receive(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	return m.Source, m.Data, nil
 }
 
 // withReconnect runs op on the current link and, with AutoReconnect, once more on a fresh

@@ -7,19 +7,12 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // receiveQueue bounds the diagnostic messages a Conn holds for Receive; when it is full the
 // background reader waits, which pushes back on the entity through TCP flow control.
 const receiveQueue = 64
-
-// idleHandover is how long (one to two ticks of it) a link's socket stays with its caller after
-// a call returns before the background reader takes it over, so back-to-back calls read the
-// socket themselves (no goroutine hand-off per frame) while alive checks of an idle tester are
-// still answered far within the entity's A_DoIP_Ctrl.
-const idleHandover = 5 * time.Millisecond
 
 // deadlineSlack is how far a socket deadline already set may be from a new one and still be
 // kept, so a round trip does not pay a deadline update per frame. A read deadline is kept only
@@ -38,11 +31,10 @@ type event struct {
 	msg            Message // the decoded answer, for routing activation and alive check responses
 }
 
-// link is one TCP (or TLS) connection of a Conn. Whoever holds the read token reads the
-// socket: the caller of a Send, Receive or control request while it waits (the frame it waits
-// for then reaches it without a goroutine hand-off), or, once the link has been idle for
-// idleHandover, the background reader, which answers alive checks and queues diagnostic
-// messages until a caller takes the token back.
+// link is one TCP (or TLS) connection of a Conn. Whoever holds the read token (see readToken)
+// reads the socket: the caller of a Send, Receive or control request while it waits, or, once
+// the link has been idle for idleHandover, the background reader, which answers alive checks
+// and queues diagnostic messages until a caller takes the token back.
 type link struct {
 	nc      net.Conn
 	tester  uint16
@@ -52,13 +44,7 @@ type link struct {
 	wbuf []byte
 	wdl  time.Time // the write deadline set on nc; under wmu
 
-	tok       chan struct{} // holds the read token while nobody reads
-	kick      chan struct{} // wakes the background reader to take the token
-	want      chan struct{} // a caller waits for the token the background reader holds
-	idle      *time.Timer   // ticks while idleArmed, see idleTick
-	idleArmed atomic.Bool
-	calls     atomic.Uint64 // calls ended, so the idle timer can tell activity
-	seenCalls atomic.Uint64 // calls at the idle timer's last tick
+	rt readToken // who reads the socket now: a caller or the background reader
 
 	// interruptFn (the method value of interrupt, made once so a read does not allocate it) ends
 	// a read whose context ends; it then signals interrupted.
@@ -82,51 +68,18 @@ type link struct {
 
 func newLink(nc net.Conn, tester uint16, version byte, maxPayload uint32) *link {
 	l := &link{nc: nc, tester: tester, version: version, rd: NewReader(nc, maxPayload),
-		tok: make(chan struct{}, 1), kick: make(chan struct{}, 1), want: make(chan struct{}, 1),
 		events: make(chan event, 8), diag: make(chan *DiagnosticMessage, receiveQueue),
 		closing: make(chan struct{}), done: make(chan struct{}), interrupted: make(chan struct{}, 1)}
 	l.interruptFn = l.interrupt
-	l.tok <- struct{}{}
-	l.idle = time.AfterFunc(time.Hour, l.idleTick)
-	l.idleArmed.Store(true)
-	l.idle.Reset(idleHandover)
+	l.rt.init()
 	go l.background()
 	return l
-}
-
-// idleTick hands the socket to the background reader once no call has ended for a whole tick;
-// while calls keep coming it only re-arms itself, so a call costs no timer update (each can
-// wake the runtime's network poller).
-func (l *link) idleTick() {
-	n := l.calls.Load()
-	if l.seenCalls.Swap(n) != n {
-		l.idle.Reset(idleHandover)
-		return
-	}
-	l.idleArmed.Store(false)
-	l.wake()
-}
-
-// called records the end of a call and makes sure the idle timer runs.
-func (l *link) called() {
-	l.calls.Add(1)
-	if l.idleArmed.CompareAndSwap(false, true) {
-		l.idle.Reset(idleHandover)
-	}
-}
-
-// wake asks the background reader to take the read token.
-func (l *link) wake() {
-	select {
-	case l.kick <- struct{}{}:
-	default:
-	}
 }
 
 func (l *link) close() {
 	l.once.Do(func() {
 		close(l.closing)
-		l.idle.Stop()
+		l.rt.stop()
 		l.nc.Close()
 	})
 }
@@ -189,20 +142,18 @@ func (l *link) setReadDeadline(d time.Time) {
 func (l *link) background() {
 	for {
 		select {
-		case <-l.kick:
+		case <-l.rt.kicked():
 		case <-l.closing:
 			l.end(net.ErrClosed)
 			return
 		}
-		select {
-		case <-l.tok:
-		default:
+		if !l.rt.tryTake() {
 			continue // a caller holds the token; it kicks again when it is done
 		}
 		if !l.readIdle() {
 			return
 		}
-		l.tok <- struct{}{}
+		l.rt.put()
 	}
 }
 
@@ -219,11 +170,9 @@ func (l *link) readIdle() bool {
 		}
 	}
 	for {
-		select {
-		case <-l.want:
+		if l.rt.asked() {
 			l.rdlSet = false // the caller may have set a deadline in the past to stop us
 			return true
-		default:
 		}
 		l.setReadDeadline(time.Time{})
 		h, p, err := l.rd.Next()
@@ -322,85 +271,92 @@ func (l *link) post(ev event) {
 // errTimerExpired tells a waiter that its own deadline, not its context, ended the wait.
 var errTimerExpired = errors.New("timer expired")
 
-// await returns the next answer for the caller, or with diag the next diagnostic message,
-// waiting until deadline (zero: none; errTimerExpired) or ctx ends. Answers and messages
-// handed over before the connection dropped win over the drop, so a denial followed by a
-// close is still reported as the denial.
-func (l *link) await(ctx context.Context, deadline time.Time, diag bool) (event, *DiagnosticMessage, error) {
-	defer l.called()
-	evq, diagq := l.events, l.diag // the one the caller waits for
-	if diag {
-		evq = nil
-	} else {
-		diagq = nil
-	}
+// awaitAnswer returns the next answer (an ACK, NACK or control response) for the caller,
+// waiting until deadline (zero: none; errTimerExpired) or ctx ends. Answers handed over before
+// the connection dropped win over the drop, so a denial followed by a close is still reported
+// as the denial.
+func (l *link) awaitAnswer(ctx context.Context, deadline time.Time) (event, error) {
+	defer l.rt.ended()
 	var timer <-chan time.Time
 	stalled := false // the socket waits for Receive to drain its queue: leave it to the background reader
 	for {
 		select {
-		case ev := <-evq:
-			return ev, nil, nil
-		case m := <-diagq:
-			return event{}, m, nil
+		case ev := <-l.events:
+			return ev, nil
 		default:
 		}
-		got := false
-		if !stalled {
-			select {
-			case <-l.tok:
-				got = true
-			default:
-			}
-		}
-		if !got {
+		if stalled || !l.rt.tryTake() {
 			if timer == nil && !deadline.IsZero() {
 				t := time.NewTimer(time.Until(deadline))
 				defer t.Stop()
 				timer = t.C
 			}
-			tokc := l.tok
-			if stalled {
-				tokc = nil
-			} else {
+			var tokc <-chan struct{}
+			if !stalled {
+				tokc = l.rt.c()
 				l.reclaim()
 			}
 			select {
-			case ev := <-evq:
-				return ev, nil, nil
-			case m := <-diagq:
-				return event{}, m, nil
+			case ev := <-l.events:
+				return ev, nil
 			case <-tokc:
 			case <-l.done:
 				select {
-				case ev := <-evq:
-					return ev, nil, nil
-				case m := <-diagq:
-					return event{}, m, nil
+				case ev := <-l.events:
+					return ev, nil
 				default:
-					return event{}, nil, l.lost()
+					return event{}, l.lost()
 				}
 			case <-ctx.Done():
-				return event{}, nil, ctx.Err()
+				return event{}, ctx.Err()
 			case <-timer:
-				return event{}, nil, errTimerExpired
+				return event{}, errTimerExpired
 			}
 		}
-		ev, m, err, ok := l.read(ctx, deadline, diag)
-		l.tok <- struct{}{}
+		ev, ok, err := l.readAnswer(ctx, deadline)
+		l.rt.put()
 		if ok {
-			return ev, m, err
+			return ev, err
 		}
 		stalled = true
 	}
 }
 
+// awaitMessage returns the next diagnostic message for this tester, waiting until ctx ends.
+// Messages queued before the connection dropped win over the drop.
+func (l *link) awaitMessage(ctx context.Context) (*DiagnosticMessage, error) {
+	defer l.rt.ended()
+	select {
+	case m := <-l.diag:
+		return m, nil
+	default:
+	}
+	if !l.rt.tryTake() {
+		l.reclaim()
+		select {
+		case m := <-l.diag:
+			return m, nil
+		case <-l.rt.c():
+		case <-l.done:
+			select {
+			case m := <-l.diag:
+				return m, nil
+			default:
+				return nil, l.lost()
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	m, err := l.readMessage(ctx)
+	l.rt.put()
+	return m, err
+}
+
 // reclaim asks the background reader, which holds the token, to give it back, and interrupts
 // its blocked read.
 func (l *link) reclaim() {
-	select {
-	case l.want <- struct{}{}:
-	default:
-	}
+	l.rt.ask()
 	l.nc.SetReadDeadline(aLongTimeAgo)
 }
 
@@ -410,92 +366,133 @@ func (l *link) interrupt() {
 	l.interrupted <- struct{}{}
 }
 
-// read reads the socket with the token held until it has what the caller waits for; ok is
-// false when it had to stop because a diagnostic message found Receive's queue full.
-func (l *link) read(ctx context.Context, deadline time.Time, diag bool) (ev event, m *DiagnosticMessage, err error, ok bool) {
+// readAnswer reads the socket with the token held until it has the answer the caller waits
+// for, queueing the diagnostic messages it reads for Receive; ok is false when it had to stop
+// because a diagnostic message found Receive's queue full.
+func (l *link) readAnswer(ctx context.Context, deadline time.Time) (ev event, ok bool, err error) {
+	l.rt.asked() // forget a stale request of an earlier wait
+	// What the background reader handed over before it gave the token back comes first.
 	select {
-	case <-l.want: // a stale request of an earlier wait
+	case ev := <-l.events:
+		return ev, true, nil
 	default:
 	}
-	// What the background reader handed over before it gave the token back comes first.
-	if diag {
-		select {
-		case m := <-l.diag:
-			return event{}, m, nil, true
-		default:
-		}
-		if l.stalled != nil {
-			m, l.stalled = l.stalled, nil
-			return event{}, m, nil, true
-		}
-	} else {
-		select {
-		case ev := <-l.events:
-			return ev, nil, nil, true
-		default:
-		}
-		if l.stalled != nil {
-			l.wake()
-			return event{}, nil, nil, false
-		}
+	if l.stalled != nil {
+		l.rt.wake()
+		return event{}, false, nil
 	}
-	ctxBound := false
-	if d, has := ctx.Deadline(); has && (deadline.IsZero() || !d.After(deadline)) {
-		deadline, ctxBound = d, true
-	}
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, l.interruptFn)
-		defer func() {
-			if !stop() {
-				<-l.interrupted
-				l.rdlSet = false
-			}
-		}()
-	}
+	deadline, ctxBound := readDeadline(ctx, deadline)
+	defer l.release(l.interruptOn(ctx))
 	for {
-		select {
-		case <-l.done:
-			return event{}, nil, l.lost(), true
-		default:
-		}
-		l.setReadDeadline(deadline)
-		h, p, rerr := l.rd.Next()
-		if errors.Is(rerr, os.ErrDeadlineExceeded) {
-			l.rdlSet = false
-			switch {
-			case ctx.Err() != nil:
-				return event{}, nil, ctx.Err(), true
-			case deadline.IsZero() || time.Now().Before(deadline):
-				continue // an early expiry of a deadline kept for a later one
-			case ctxBound:
-				<-ctx.Done() // due now
-				return event{}, nil, ctx.Err(), true
-			}
-			return event{}, nil, errTimerExpired, true
-		}
-		if rerr != nil {
-			if l.badFrame(rerr) {
-				continue
-			}
-			return event{}, nil, l.lost(), true
+		h, p, err := l.readFrame(ctx, deadline, ctxBound)
+		if err != nil {
+			return event{}, true, err
 		}
 		ev, m := l.dispatch(h, p)
 		switch {
-		case m != nil && diag:
-			return event{}, m, nil, true
 		case m != nil:
 			select {
 			case l.diag <- m:
 			default:
 				l.stalled = m
-				l.wake()
-				return event{}, nil, nil, false
+				l.rt.wake()
+				return event{}, false, nil
 			}
-		case ev.typ != 0 && diag:
-			l.post(ev) // an answer nobody waits for now, as the background reader would leave it
 		case ev.typ != 0:
-			return ev, nil, nil, true
+			return ev, true, nil
 		}
+	}
+}
+
+// readMessage reads the socket with the token held until it has a diagnostic message for this
+// tester, posting the answers it reads as the background reader would.
+func (l *link) readMessage(ctx context.Context) (*DiagnosticMessage, error) {
+	l.rt.asked() // forget a stale request of an earlier wait
+	// What the background reader handed over before it gave the token back comes first.
+	select {
+	case m := <-l.diag:
+		return m, nil
+	default:
+	}
+	if m := l.stalled; m != nil {
+		l.stalled = nil
+		return m, nil
+	}
+	deadline, ctxBound := readDeadline(ctx, time.Time{})
+	defer l.release(l.interruptOn(ctx))
+	for {
+		h, p, err := l.readFrame(ctx, deadline, ctxBound)
+		if err != nil {
+			return nil, err
+		}
+		ev, m := l.dispatch(h, p)
+		switch {
+		case m != nil:
+			return m, nil
+		case ev.typ != 0:
+			l.post(ev) // an answer nobody waits for now, as the background reader would leave it
+		}
+	}
+}
+
+// readDeadline is the earlier of deadline (zero: none) and ctx's; ctxBound says it is ctx's.
+func readDeadline(ctx context.Context, deadline time.Time) (time.Time, bool) {
+	if d, has := ctx.Deadline(); has && (deadline.IsZero() || !d.After(deadline)) {
+		return d, true
+	}
+	return deadline, false
+}
+
+// interruptOn makes ctx's end interrupt the token holder's read; release undoes it. It returns
+// nil for a context that never ends.
+func (l *link) interruptOn(ctx context.Context) (stop func() bool) {
+	if ctx.Done() == nil {
+		return nil
+	}
+	return context.AfterFunc(ctx, l.interruptFn)
+}
+
+// release undoes interruptOn, waiting for an interrupt already under way so that it cannot hit
+// a later read.
+func (l *link) release(stop func() bool) {
+	if stop != nil && !stop() {
+		<-l.interrupted
+		l.rdlSet = false
+	}
+}
+
+// readFrame reads the next frame the token holder must dispatch, bounded by deadline (zero:
+// none; ctxBound: it is ctx's). It retries an early expiry of a deadline kept for a later one,
+// answers refused frames, and returns ctx's error, errTimerExpired or the lost connection.
+func (l *link) readFrame(ctx context.Context, deadline time.Time, ctxBound bool) (Header, []byte, error) {
+	for {
+		select {
+		case <-l.done:
+			return Header{}, nil, l.lost()
+		default:
+		}
+		l.setReadDeadline(deadline)
+		h, p, err := l.rd.Next()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			l.rdlSet = false
+			switch {
+			case ctx.Err() != nil:
+				return Header{}, nil, ctx.Err()
+			case deadline.IsZero() || time.Now().Before(deadline):
+				continue // an early expiry of a deadline kept for a later one
+			case ctxBound:
+				<-ctx.Done() // due now
+				return Header{}, nil, ctx.Err()
+			}
+			return Header{}, nil, errTimerExpired
+		}
+		if err != nil {
+			if l.badFrame(err) {
+				continue
+			}
+			return Header{}, nil, l.lost()
+		}
+		return h, p, nil
 	}
 }
 

@@ -7,16 +7,17 @@ import (
 	"time"
 
 	"github.com/ecufleet/ecufleet/internal/ctxtime"
-	"github.com/ecufleet/ecufleet/pkg/doip"
 )
 
 // Transport moves UDS bytes to and from one ECU; *doip.Conn satisfies it, and so can any
-// other link (or a scripted one in tests), which keeps the response logic independent of DoIP.
+// other link (or a scripted one in tests). Its methods carry only addresses and bytes, so the
+// response logic depends on no transport's types.
 type Transport interface {
 	// Send delivers one request to the ECU at target; it returns once the link accepted it.
 	Send(ctx context.Context, target uint16, data []byte) error
-	// Receive returns the next diagnostic message addressed to the tester.
-	Receive(ctx context.Context) (*doip.DiagnosticMessage, error)
+	// ReceiveFrom returns the next message addressed to the tester: its sender's logical
+	// address and its UDS bytes, which the Transport must not reuse.
+	ReceiveFrom(ctx context.Context) (source uint16, data []byte, err error)
 }
 
 // Default client timing. On DoIP the tester's P2 must cover the network and the gateway as
@@ -173,7 +174,7 @@ func (c *Client) await(ctx context.Context, req []byte) ([]byte, error) {
 			d, name, w = overall, TimerPendingLimit, limit
 		}
 		rctx, cancel := context.WithDeadline(ctx, d)
-		msg, err := c.Transport.Receive(rctx)
+		source, data, err := c.Transport.ReceiveFrom(rctx)
 		timedOut := rctx.Err() != nil
 		cancel()
 		switch {
@@ -184,10 +185,10 @@ func (c *Client) await(ctx context.Context, req []byte) ([]byte, error) {
 		case err != nil:
 			return nil, fmt.Errorf("receive the response to UDS request %s from ECU 0x%04X: %w", sid, c.Target, err)
 		}
-		if msg == nil || msg.Source != c.Target || !answers(req, msg.Data) {
+		if source != c.Target || !answers(req, data) {
 			continue // a late answer to an earlier request, or another ECU's: not ours
 		}
-		resp := append([]byte(nil), msg.Data...)
+		resp := append([]byte(nil), data...)
 		if nre, ok := negative(resp); ok && nre.NRC == NRCResponsePending {
 			pending++
 			timer, wait, deadline = TimerP2Star, p2Star, time.Now().Add(p2Star)

@@ -7,21 +7,16 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/ecufleet/ecufleet/pkg/doip"
 )
 
-const (
-	testECU    uint16 = 0x00E0
-	testTester uint16 = 0x0E00
-)
+const testECU uint16 = 0x00E0
 
 // scripted is an in-memory Transport: each sent request is handed to respond, which replies
 // (now or later, from any goroutine) through reply. It also records every request and flags a
 // request sent while the previous one still waits for its final answer.
 type scripted struct {
 	respond func(req []byte, reply func(source uint16, data []byte))
-	in      chan *doip.DiagnosticMessage
+	in      chan scriptedReply
 
 	mu          sync.Mutex
 	sent        [][]byte
@@ -30,8 +25,14 @@ type scripted struct {
 	sentSignal  chan []byte
 }
 
+// scriptedReply is one message the script sends to the tester.
+type scriptedReply struct {
+	source uint16
+	data   []byte
+}
+
 func newScripted(respond func(req []byte, reply func(source uint16, data []byte))) *scripted {
-	return &scripted{respond: respond, in: make(chan *doip.DiagnosticMessage, 64), sentSignal: make(chan []byte, 64)}
+	return &scripted{respond: respond, in: make(chan scriptedReply, 64), sentSignal: make(chan []byte, 64)}
 }
 
 func (s *scripted) Send(_ context.Context, target uint16, data []byte) error {
@@ -51,22 +52,22 @@ func (s *scripted) Send(_ context.Context, target uint16, data []byte) error {
 	default:
 	}
 	s.respond(req, func(source uint16, resp []byte) {
-		s.in <- &doip.DiagnosticMessage{Source: source, Target: testTester, Data: resp}
+		s.in <- scriptedReply{source, resp}
 	})
 	return nil
 }
 
-func (s *scripted) Receive(ctx context.Context) (*doip.DiagnosticMessage, error) {
+func (s *scripted) ReceiveFrom(ctx context.Context) (uint16, []byte, error) {
 	select {
 	case m := <-s.in:
-		if nre, ok := negative(m.Data); !ok || nre.NRC != NRCResponsePending {
+		if nre, ok := negative(m.data); !ok || nre.NRC != NRCResponsePending {
 			s.mu.Lock()
 			s.outstanding = false
 			s.mu.Unlock()
 		}
-		return m, nil
+		return m.source, m.data, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return 0, nil, ctx.Err()
 	}
 }
 
