@@ -29,7 +29,7 @@ func (p *pass) endAttempts(ctx context.Context) {
 // when its deadline or its agent's Lease runs out).
 func (p *pass) attemptEnd(ctx context.Context, j *diagv1.DiagnosticJob) func() {
 	agentLive := p.fleet.live(j.Status.Agent)
-	if due, ok := deadline(j); ok {
+	if due, ok := j.Deadline(); ok {
 		if j.Status.Phase == diagv1.JobRunning && agentLive {
 			// The agent enforces the same deadline and closes its connection before it
 			// reports; the controller is the backstop for an agent that does not.
@@ -45,7 +45,7 @@ func (p *pass) attemptEnd(ctx context.Context, j *diagv1.DiagnosticJob) func() {
 		return func() {
 			p.retryOrFail(ctx, j, j.Status.Reason, fmt.Sprintf("agent %s reported: %s", j.Status.Agent, j.Status.Message))
 		}
-	case !isBound(j):
+	case !j.Status.IsBound():
 		return nil
 	case j.Status.Reason == diagv1.ReasonSuspended || j.Spec.Suspend && p.suspendDone(j, agentLive):
 		// Reason Suspended on a bound job is the agent's acknowledgement of a cancel, which
@@ -67,32 +67,6 @@ const deadlineGrace = 2 * time.Second
 // job), it has removed the finalizer, or it is lost.
 func (p *pass) suspendDone(j *diagv1.DiagnosticJob, agentLive bool) bool {
 	return !agentLive || j.Status.Phase == diagv1.JobScheduled || !controllerutil.ContainsFinalizer(j, diagv1.JobFinalizer)
-}
-
-// deadline is when a job runs out of activeDeadlineSeconds, counted from its first scheduling.
-func deadline(j *diagv1.DiagnosticJob) (time.Time, bool) {
-	if j.Spec.ActiveDeadlineSeconds == nil {
-		return time.Time{}, false
-	}
-	start, ok := deadlineStart(j)
-	if !ok {
-		return time.Time{}, false
-	}
-	return start.Add(time.Duration(*j.Spec.ActiveDeadlineSeconds) * time.Second), true
-}
-
-// deadlineStart is the first scheduling time: the annotation, or, until the annotation is
-// written right after the bind, the current Scheduled condition.
-func deadlineStart(j *diagv1.DiagnosticJob) (time.Time, bool) {
-	if v, ok := j.Annotations[diagv1.FirstScheduledAnnotation]; ok {
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			return t, true
-		}
-	}
-	if isBound(j) {
-		return scheduledAt(j)
-	}
-	return time.Time{}, false
 }
 
 func (p *pass) agentLostMessage(agent string) string {
@@ -119,7 +93,7 @@ func (p *pass) failDeadline(ctx context.Context, j *diagv1.DiagnosticJob) {
 	}
 	p.r.recorder.Eventf(updated, nil, "Warning", diagv1.ReasonDeadlineExceeded, "Fail",
 		"activeDeadlineSeconds (%d s) passed since the first scheduling", limit)
-	if isBound(j) {
+	if j.Status.IsBound() {
 		p.adjustRunning(j.Status.Agent, -1)
 	}
 }
@@ -129,7 +103,7 @@ func (p *pass) failDeadline(ctx context.Context, j *diagv1.DiagnosticJob) {
 // written first, then its ECU marked for release, so that a job never claims an ECU it does
 // not hold.
 func (p *pass) retryOrFail(ctx context.Context, j *diagv1.DiagnosticJob, reason, cause string) {
-	attempts, limit := j.Status.Attempts, backoffLimit(j)
+	attempts, limit := j.Status.Attempts, j.BackoffLimit()
 	retry := attempts <= limit
 	updated, err := p.patchJobStatus(ctx, j, func(st *diagv1.DiagnosticJobStatus) {
 		if retry {
@@ -210,7 +184,7 @@ func (p *pass) finishJobs(ctx context.Context) {
 
 // ttlExpiry is when a finished job's ttlSecondsAfterFinished runs out, if it has one.
 func ttlExpiry(j *diagv1.DiagnosticJob) (time.Time, bool) {
-	finished, ok := finishTime(j)
+	finished, ok := j.Status.FinishTime()
 	if j.Spec.TTLSecondsAfterFinished == nil || !ok {
 		return time.Time{}, false
 	}

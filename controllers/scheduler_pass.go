@@ -99,14 +99,14 @@ func (p *pass) countRunning(ctx context.Context) error {
 		if err := p.r.client.Get(ctx, key, cached); err != nil {
 			continue // deleted since this controller wrote it
 		}
-		if cur := newest(&p.r.fresh, cached); isBound(cur) && cur.Status.Agent != "" {
+		if cur := newest(&p.r.fresh, cached); cur.Status.IsBound() && cur.Status.Agent != "" {
 			bound[key] = cur.Status.Agent
 		}
 	}
 	for key, j := range p.jobs {
 		k := client.ObjectKey{Namespace: p.ns, Name: key}
 		delete(bound, k)
-		if isBound(j) && j.Status.Agent != "" {
+		if j.Status.IsBound() && j.Status.Agent != "" {
 			bound[k] = j.Status.Agent
 		}
 	}
@@ -124,7 +124,7 @@ const jobAgentIndex = "status.agent.unfinished"
 // indexJobAgent is the indexer of jobAgentIndex.
 func indexJobAgent(obj client.Object) []string {
 	j, ok := obj.(*diagv1.DiagnosticJob)
-	if !ok || !isBound(j) || j.Status.Agent == "" {
+	if !ok || !j.Status.IsBound() || j.Status.Agent == "" {
 		return nil
 	}
 	return []string{j.Status.Agent}
