@@ -23,9 +23,9 @@ type agentView struct {
 	running int32
 }
 
-// hasRoom reports whether the agent can take one more job.
-func (a *agentView) hasRoom() bool {
-	return a.running < a.obj.Spec.MaxConcurrentJobs
+// hasRoom reports whether the agent can take one more job after added more.
+func (a *agentView) hasRoom(added int32) bool {
+	return a.running+added < a.obj.Spec.MaxConcurrentJobs
 }
 
 // fleet is every DiagnosticAgent at one instant, by name.
@@ -98,9 +98,16 @@ func (f *fleet) liveMatching(selector *metav1.LabelSelector) ([]*agentView, erro
 // leastBusy picks the agent with the fewest running jobs that still has room (ties: by name),
 // or nil when every agent is full.
 func leastBusy(agents []*agentView) *agentView {
+	return leastBusyAfter(agents, nil)
+}
+
+// leastBusyAfter is leastBusy once each agent has taken added[name] more jobs, so that a
+// decision can count its own claims without changing the fleet.
+func leastBusyAfter(agents []*agentView, added map[string]int32) *agentView {
 	var best *agentView
 	for _, a := range agents {
-		if a.hasRoom() && (best == nil || a.running < best.running) {
+		n := a.running + added[a.obj.Name]
+		if a.hasRoom(added[a.obj.Name]) && (best == nil || n < best.running+added[best.obj.Name]) {
 			best = a
 		}
 	}

@@ -28,10 +28,10 @@ type staleLock struct {
 	why    string
 }
 
-// run carries out a claim in the order of the claim protocol: first the ECU lock (with its
+// claim carries out a claim in the order of the claim protocol: first the ECU lock (with its
 // resourceVersion as precondition), only then the job's binding. A bind that fails releases
 // the lock again, so that no ECU stays locked for a job that does not know it.
-func (p *pass) run(ctx context.Context, c claim) {
+func (p *pass) claim(ctx context.Context, c claim) {
 	locked, ok := p.lock(ctx, c.ecu, c.job)
 	if !ok {
 		p.adjustRunning(c.agent, -1)
@@ -75,13 +75,17 @@ func (p *pass) lock(ctx context.Context, e *diagv1.ECU, job *diagv1.DiagnosticJo
 	return locked, true
 }
 
-// free reports whether an ECU can be locked for another job: unlocked, or locked by a holder
-// that no longer needs it.
+// free reports whether an ECU can be locked for another job (see lockFree), by the pass's
+// current stale locks.
 func (p *pass) free(e *diagv1.ECU) bool {
-	if e.Status.ActiveJob == "" {
-		return true
-	}
-	return p.staleLock(e.Name).holder == e.Status.ActiveJob
+	return lockFree(e, p.staleLocks())
+}
+
+// staleLocks returns a copy of the stale locks, by ECU name.
+func (p *pass) staleLocks() map[string]staleLock {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.stale)
 }
 
 // releaseLater marks an ECU's lock stale: schedule hands the ECU over or releases it.

@@ -10,37 +10,20 @@ import (
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
 
-// schedule starts queue heads: it walks the waiting jobs in queue order and gives each the
-// first free, schedulable, Ready ECU it may use (by name) that has an agent with room, so that
-// every free ECU goes to the best job waiting for it. Decisions are made on the snapshot, then
-// the claims run in parallel (they touch different ECUs and jobs). Stale locks count as free:
-// their ECUs change hands in one write, and those nobody takes are released afterwards.
+// schedule starts queue heads: decideClaims picks, on the snapshot, the job each free ECU goes
+// to, then the claims run in parallel (they touch different ECUs and jobs). Stale locks count
+// as free: their ECUs change hands in one write, and those nobody takes are released
+// afterwards.
 func (p *pass) schedule(ctx context.Context) {
 	ecus := p.sortedECUs()
-	ready := p.readiness(ecus)
-	taken := map[string]bool{}
-	var claims []claim
-	for _, j := range p.queued(false) {
-		if t, ok := retryNotBefore(j); ok && p.now.Before(t) {
-			p.wakeAt(t)
-			continue
-		}
-		cands, _, _ := candidateECUs(j, ecus)
-		for _, e := range cands {
-			if taken[e.Name] || !p.free(e) || e.Spec.Unschedulable || !ready[e.Name].ready {
-				continue
-			}
-			a := leastBusy(ready[e.Name].agents)
-			if a == nil {
-				continue
-			}
-			a.running++ // no write runs yet: the snapshot is ours alone
-			taken[e.Name] = true
-			claims = append(claims, claim{job: j, ecu: e, agent: a.obj.Name})
-			break
-		}
+	d := decideClaims(claimInput{now: p.now, waiting: p.queued(false), ecus: ecus, ready: p.readiness(ecus), stale: p.staleLocks()})
+	if !d.wake.IsZero() {
+		p.wakeAt(d.wake)
 	}
-	runParallel(p.r.opts.WriteParallelism, claims, func(c claim) { p.run(ctx, c) })
+	for _, c := range d.claims {
+		p.adjustRunning(c.agent, +1) // counted before the writes, undone by a claim that fails
+	}
+	runParallel(p.r.opts.WriteParallelism, d.claims, func(c claim) { p.claim(ctx, c) })
 	p.releaseStale(ctx)
 }
 
