@@ -67,3 +67,10 @@ func decideClaims(in claimInput) claimDecision {
 func lockFree(e *diagv1.ECU, stale map[string]staleLock) bool {
 	return e.Status.ActiveJob == "" || stale[e.Name].holder == e.Status.ActiveJob
 }
+
+// claim is one decision of a pass: start job on ecu with agent.
+type claim struct {
+	job   *diagv1.DiagnosticJob
+	ecu   *diagv1.ECU
+	agent string
+}

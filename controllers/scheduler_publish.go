@@ -10,43 +10,6 @@ import (
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
 
-// schedule starts queue heads: decideClaims picks, on the snapshot, the job each free ECU goes
-// to, then the claims run in parallel (they touch different ECUs and jobs). Stale locks count
-// as free: their ECUs change hands in one write, and those nobody takes are released
-// afterwards.
-func (p *pass) schedule(ctx context.Context) {
-	ecus := p.sortedECUs()
-	d := decideClaims(claimInput{now: p.now, waiting: p.queued(false), ecus: ecus, ready: p.readiness(ecus), stale: p.staleLocks()})
-	if !d.wake.IsZero() {
-		p.wakeAt(d.wake)
-	}
-	for _, c := range d.claims {
-		p.adjustRunning(c.agent, +1) // counted before the writes, undone by a claim that fails
-	}
-	runParallel(p.r.opts.WriteParallelism, d.claims, func(c claim) { p.claim(ctx, c) })
-	p.releaseStale(ctx)
-}
-
-// queued returns the jobs waiting for an ECU in queue order: unfinished, unbound, not deleted,
-// not holding a lock (a lock whose bind is pending), and, unless withSuspended, not suspended.
-func (p *pass) queued(withSuspended bool) []*diagv1.DiagnosticJob {
-	holders := p.lockHolders()
-	jobs := p.sortedJobs(func(j *diagv1.DiagnosticJob) bool {
-		return isWaiting(j) && holders[j.Name] == "" && (withSuspended || !j.Spec.Suspend)
-	})
-	slices.SortFunc(jobs, queueOrder)
-	return jobs
-}
-
-// readiness assesses every ECU against the fleet once per use.
-func (p *pass) readiness(ecus []*diagv1.ECU) map[string]ecuReadiness {
-	out := make(map[string]ecuReadiness, len(ecus))
-	for _, e := range ecus {
-		out[e.Name] = assessECU(e, p.fleet)
-	}
-	return out
-}
-
 // blocker says why jobs cannot start on an ECU even when it is free: a one-word reason when
 // the ECU is closed to them (cordoned, not Ready), or only a note when its agents are full.
 func blocker(e *diagv1.ECU, r ecuReadiness) (reason, note string) {
