@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/patch"
 )
 
 // statusAfter is the job's status after mutate, with the conditions derived from it, and
@@ -36,7 +37,7 @@ func (p *pass) patchJobStatus(ctx context.Context, j *diagv1.DiagnosticJob, muta
 	}
 	updated := j.DeepCopy()
 	st.DeepCopyInto(&updated.Status)
-	if err := p.r.client.Status().Patch(ctx, updated, client.MergeFromWithOptions(j, client.MergeFromWithOptimisticLock{})); err != nil {
+	if _, err := patch.Write(ctx, p.r.client, j, updated, patch.Options{Status: true}); err != nil {
 		return nil, p.writeFailed(ctx, err, j, "status of DiagnosticJob")
 	}
 	p.storeJob(updated)
@@ -64,7 +65,7 @@ func (p *pass) patchJobMeta(ctx context.Context, j *diagv1.DiagnosticJob, mutate
 	}
 	updated := j.DeepCopy()
 	updated.Labels, updated.Annotations, updated.Finalizers = probe.Labels, probe.Annotations, probe.Finalizers
-	if err := p.r.client.Patch(ctx, updated, client.MergeFromWithOptions(j, client.MergeFromWithOptimisticLock{})); err != nil {
+	if _, err := patch.Write(ctx, p.r.client, j, updated, patch.Options{}); err != nil {
 		return p.writeFailed(ctx, err, j, "metadata of DiagnosticJob")
 	}
 	p.storeJob(updated)
@@ -79,11 +80,7 @@ func (p *pass) patchECUStatus(ctx context.Context, e *diagv1.ECU, precondition b
 	if equality.Semantic.DeepEqual(e.Status, updated.Status) {
 		return e, nil
 	}
-	patch := client.MergeFrom(e)
-	if precondition {
-		patch = client.MergeFromWithOptions(e, client.MergeFromWithOptimisticLock{})
-	}
-	if err := p.r.client.Status().Patch(ctx, updated, patch); err != nil {
+	if _, err := patch.Write(ctx, p.r.client, e, updated, patch.Options{Status: true, NoPrecondition: !precondition}); err != nil {
 		return nil, p.writeFailed(ctx, err, e, "status of ECU")
 	}
 	p.storeECU(updated)
