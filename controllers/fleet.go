@@ -70,6 +70,14 @@ func agentLiveness(ctx context.Context, leases client.Reader, leaseNamespace str
 	return leaseHealth(&lease, now), nil
 }
 
+// lostMessage says why the named agent is not live, for the message of the attempt it ended.
+func (f *fleet) lostMessage(agent string) string {
+	if a, ok := f.agents[agent]; ok {
+		return fmt.Sprintf("agent %s was lost: %s", agent, a.health.message)
+	}
+	return fmt.Sprintf("agent %s was lost: the DiagnosticAgent no longer exists", agent)
+}
+
 // live reports whether the named agent exists and its Lease is current.
 func (f *fleet) live(name string) bool {
 	a, ok := f.agents[name]

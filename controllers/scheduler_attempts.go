@@ -14,46 +14,89 @@ import (
 // lost agent, or suspended (once the agent has cancelled). It decides for every job first and
 // then writes, in parallel, for those that need it.
 func (p *pass) endAttempts(ctx context.Context) {
-	var ends []func()
+	type end struct {
+		job *diagv1.DiagnosticJob
+		attemptEnding
+	}
+	var ends []end
 	for _, j := range p.sortedJobs(func(j *diagv1.DiagnosticJob) bool { return !isFinal(j) && !isDeleting(j) }) {
-		if end := p.attemptEnd(ctx, j); end != nil {
-			ends = append(ends, end)
+		e := attemptEnd(j, p.now, p.fleet)
+		if !e.wake.IsZero() {
+			p.wakeAt(e.wake)
+		}
+		if e.kind != endNone {
+			ends = append(ends, end{j, e})
 		}
 	}
-	runParallel(p.r.opts.WriteParallelism, ends, func(end func()) { end() })
+	runParallel(p.r.opts.WriteParallelism, ends, func(e end) {
+		switch e.kind {
+		case endDeadline:
+			p.failDeadline(ctx, e.job)
+		case endRetry:
+			p.retryOrFail(ctx, e.job, e.reason, e.cause)
+		case endSuspend:
+			p.suspendAttempt(ctx, e.job)
+		}
+	})
 }
 
-// attemptEnd returns the writes that end a job's attempt now, or nil (after asking to be woken
-// when its deadline or its agent's Lease runs out).
-func (p *pass) attemptEnd(ctx context.Context, j *diagv1.DiagnosticJob) func() {
-	agentLive := p.fleet.live(j.Status.Agent)
+// endKind is the write that ends an attempt.
+type endKind int
+
+const (
+	endNone     endKind = iota // the attempt goes on
+	endDeadline                // failDeadline: activeDeadlineSeconds passed
+	endRetry                   // retryOrFail with reason and cause: queued again or BackoffLimitExceeded
+	endSuspend                 // suspendAttempt: back to Pending until spec.suspend is cleared
+)
+
+// attemptEnding is the decision of attemptEnd: what ends the attempt and why, and when to look
+// again, so that the decision is a value a table test can check without an API server.
+type attemptEnding struct {
+	kind   endKind
+	reason string // endRetry: the failure reason the retry is counted for
+	cause  string // endRetry: what happened, for the message and the Event
+	// wake is when the job's deadline or its agent's Lease runs out; zero: no timer needed.
+	wake time.Time
+}
+
+// attemptEnd decides whether a job's attempt ends now, and how, from the job, the time and the
+// fleet alone.
+func attemptEnd(j *diagv1.DiagnosticJob, now time.Time, f *fleet) attemptEnding {
+	var out attemptEnding
+	agentLive := f.live(j.Status.Agent)
 	if due, ok := j.Deadline(); ok {
 		if j.Status.Phase == diagv1.JobRunning && agentLive {
 			// The agent enforces the same deadline and closes its connection before it
 			// reports; the controller is the backstop for an agent that does not.
 			due = due.Add(deadlineGrace)
 		}
-		if !p.now.Before(due) {
-			return func() { p.failDeadline(ctx, j) }
+		if !now.Before(due) {
+			out.kind = endDeadline
+			return out
 		}
-		p.wakeAt(due)
+		out.wake = due
 	}
 	switch {
 	case awaitsRetryDecision(j):
-		return func() {
-			p.retryOrFail(ctx, j, j.Status.Reason, fmt.Sprintf("agent %s reported: %s", j.Status.Agent, j.Status.Message))
-		}
+		out.kind, out.reason = endRetry, j.Status.Reason
+		out.cause = fmt.Sprintf("agent %s reported: %s", j.Status.Agent, j.Status.Message)
+		return out
 	case !j.Status.IsBound():
-		return nil
-	case j.Status.Reason == diagv1.ReasonSuspended || j.Spec.Suspend && p.suspendDone(j, agentLive):
+		return out
+	case j.Status.Reason == diagv1.ReasonSuspended || j.Spec.Suspend && suspendDone(j, agentLive):
 		// Reason Suspended on a bound job is the agent's acknowledgement of a cancel, which
 		// ends the attempt even if spec.suspend was cleared meanwhile.
-		return func() { p.suspendAttempt(ctx, j) }
+		out.kind = endSuspend
+		return out
 	case !agentLive:
-		return func() { p.retryOrFail(ctx, j, diagv1.ReasonAgentLost, p.agentLostMessage(j.Status.Agent)) }
+		out.kind, out.reason, out.cause = endRetry, diagv1.ReasonAgentLost, f.lostMessage(j.Status.Agent)
+		return out
 	}
-	p.wakeAt(p.fleet.agents[j.Status.Agent].health.expiry)
-	return nil
+	if expiry := f.agents[j.Status.Agent].health.expiry; out.wake.IsZero() || expiry.Before(out.wake) {
+		out.wake = expiry
+	}
+	return out
 }
 
 // deadlineGrace is how long after activeDeadlineSeconds the controller lets a live agent end
@@ -63,15 +106,8 @@ const deadlineGrace = 2 * time.Second
 // suspendDone reports whether the attempt of a suspended job can end without an agent still
 // talking to the ECU: the agent has not started it (Scheduled: it refuses to start a suspended
 // job), it has removed the finalizer, or it is lost.
-func (p *pass) suspendDone(j *diagv1.DiagnosticJob, agentLive bool) bool {
+func suspendDone(j *diagv1.DiagnosticJob, agentLive bool) bool {
 	return !agentLive || j.Status.Phase == diagv1.JobScheduled || !controllerutil.ContainsFinalizer(j, diagv1.JobFinalizer)
-}
-
-func (p *pass) agentLostMessage(agent string) string {
-	if a, ok := p.fleet.agents[agent]; ok {
-		return fmt.Sprintf("agent %s was lost: %s", agent, a.health.message)
-	}
-	return fmt.Sprintf("agent %s was lost: the DiagnosticAgent no longer exists", agent)
 }
 
 // failDeadline ends a job that ran out of time. The agent, which watches the job, cancels what
