@@ -6,6 +6,13 @@ import (
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
 
+// claim is one decision of a pass: start job on ecu with agent.
+type claim struct {
+	job   *diagv1.DiagnosticJob
+	ecu   *diagv1.ECU
+	agent string
+}
+
 // claimInput is everything the scheduler's choice depends on, read from the pass's snapshot, so
 // that the choice itself is a pure function a table test can drive without an API server.
 type claimInput struct {
@@ -66,11 +73,4 @@ func decideClaims(in claimInput) claimDecision {
 // holder that no longer needs it.
 func lockFree(e *diagv1.ECU, stale map[string]staleLock) bool {
 	return e.Status.ActiveJob == "" || stale[e.Name].holder == e.Status.ActiveJob
-}
-
-// claim is one decision of a pass: start job on ecu with agent.
-type claim struct {
-	job   *diagv1.DiagnosticJob
-	ecu   *diagv1.ECU
-	agent string
 }
