@@ -10,9 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
@@ -61,9 +59,8 @@ func (r *AgentReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) error 
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("diagnosticagent-liveness").
 		For(&diagv1.DiagnosticAgent{}).
-		WatchesRawSource(source.Kind(leaseCache, &coordinationv1.Lease{},
-			handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, l *coordinationv1.Lease) []reconcile.Request {
-				return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: l.Name}}}
-			}), leaseTransitions(r.opts.Clock))).
+		WatchesRawSource(leaseWatch(leaseCache, r.opts.Clock, func(_ context.Context, l *coordinationv1.Lease) []reconcile.Request {
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: l.Name}}}
+		})).
 		Complete(r)
 }

@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
-	"github.com/ecufleet/ecufleet/controllers"
 	"github.com/ecufleet/ecufleet/internal/builders"
 )
 
@@ -118,10 +117,10 @@ func (a *testAgent) beat(ctx context.Context) {
 func (a *testAgent) renew(ctx context.Context) error {
 	now := metav1.NewMicroTime(time.Now())
 	var lease coordinationv1.Lease
-	err := a.c.Get(ctx, client.ObjectKey{Namespace: controllers.DefaultLeaseNamespace, Name: a.name}, &lease)
+	err := a.c.Get(ctx, client.ObjectKey{Namespace: diagv1.DefaultLeaseNamespace, Name: a.name}, &lease)
 	if apierrors.IsNotFound(err) {
 		lease = coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Namespace: controllers.DefaultLeaseNamespace, Name: a.name},
+			ObjectMeta: metav1.ObjectMeta{Namespace: diagv1.DefaultLeaseNamespace, Name: a.name},
 			Spec: coordinationv1.LeaseSpec{
 				HolderIdentity: &a.name, LeaseDurationSeconds: &a.leaseSeconds, AcquireTime: &now, RenewTime: &now,
 			},

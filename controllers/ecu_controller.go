@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
@@ -131,9 +130,8 @@ func (r *ECUReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) error {
 		Watches(&diagv1.DiagnosticAgent{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
 			return allECUs(ctx)
 		}), builder.WithPredicates(agentChanged())).
-		WatchesRawSource(source.Kind(leaseCache, &coordinationv1.Lease{},
-			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, _ *coordinationv1.Lease) []reconcile.Request {
-				return allECUs(ctx)
-			}), leaseTransitions(r.opts.Clock))).
+		WatchesRawSource(leaseWatch(leaseCache, r.opts.Clock, func(ctx context.Context, _ *coordinationv1.Lease) []reconcile.Request {
+			return allECUs(ctx)
+		})).
 		Complete(r)
 }

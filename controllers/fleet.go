@@ -23,9 +23,9 @@ type agentView struct {
 	running int32
 }
 
-// hasRoom reports whether the agent can take one more job.
-func (a *agentView) hasRoom() bool {
-	return a.running < a.obj.Spec.MaxConcurrentJobs
+// hasRoom reports whether the agent can take one more job after added more.
+func (a *agentView) hasRoom(added int32) bool {
+	return a.running+added < a.obj.Spec.MaxConcurrentJobs
 }
 
 // fleet is every DiagnosticAgent at one instant, by name.
@@ -70,6 +70,14 @@ func agentLiveness(ctx context.Context, leases client.Reader, leaseNamespace str
 	return leaseHealth(&lease, now), nil
 }
 
+// lostMessage says why the named agent is not live, for the message of the attempt it ended.
+func (f *fleet) lostMessage(agent string) string {
+	if a, ok := f.agents[agent]; ok {
+		return fmt.Sprintf("agent %s was lost: %s", agent, a.health.message)
+	}
+	return fmt.Sprintf("agent %s was lost: the DiagnosticAgent no longer exists", agent)
+}
+
 // live reports whether the named agent exists and its Lease is current.
 func (f *fleet) live(name string) bool {
 	a, ok := f.agents[name]
@@ -98,9 +106,16 @@ func (f *fleet) liveMatching(selector *metav1.LabelSelector) ([]*agentView, erro
 // leastBusy picks the agent with the fewest running jobs that still has room (ties: by name),
 // or nil when every agent is full.
 func leastBusy(agents []*agentView) *agentView {
+	return leastBusyAfter(agents, nil)
+}
+
+// leastBusyAfter is leastBusy once each agent has taken added[name] more jobs, so that a
+// decision can count its own claims without changing the fleet.
+func leastBusyAfter(agents []*agentView, added map[string]int32) *agentView {
 	var best *agentView
 	for _, a := range agents {
-		if a.hasRoom() && (best == nil || a.running < best.running) {
+		n := a.running + added[a.obj.Name]
+		if a.hasRoom(added[a.obj.Name]) && (best == nil || n < best.running+added[best.obj.Name]) {
 			best = a
 		}
 	}

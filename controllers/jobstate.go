@@ -20,11 +20,6 @@ func awaitsRetryDecision(j *diagv1.DiagnosticJob) bool {
 	return j.Status.Phase == diagv1.JobFailed && diagv1.IsRetryableReason(j.Status.Reason)
 }
 
-// isBound reports whether the job's status claims an ECU or an agent for the current attempt.
-func isBound(j *diagv1.DiagnosticJob) bool {
-	return !isFinal(j) && (j.Status.ECU != "" || j.Status.Agent != "")
-}
-
 // isDeleting reports whether the job has been deleted and waits only for finalizers.
 func isDeleting(j *diagv1.DiagnosticJob) bool {
 	return j.DeletionTimestamp != nil
@@ -38,15 +33,7 @@ func isGone(j *diagv1.DiagnosticJob) bool {
 
 // isWaiting reports whether the job wants an ECU now: unfinished, unbound, not deleted.
 func isWaiting(j *diagv1.DiagnosticJob) bool {
-	return !isFinal(j) && !isBound(j) && !isDeleting(j)
-}
-
-// backoffLimit is spec.backoffLimit with its API default.
-func backoffLimit(j *diagv1.DiagnosticJob) int32 {
-	if j.Spec.BackoffLimit == nil {
-		return 0
-	}
-	return *j.Spec.BackoffLimit
+	return !isFinal(j) && !j.Status.IsBound() && !isDeleting(j)
 }
 
 // The backoff after an EcuUnreachable attempt: the ECU did not answer, so trying again at once
@@ -74,26 +61,4 @@ func retryNotBefore(j *diagv1.DiagnosticJob) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return c.LastTransitionTime.Add(unreachableBackoff(j.Status.Attempts)), true
-}
-
-// finishTime is when a final job ended: completionTime, else the time its final condition was set.
-func finishTime(j *diagv1.DiagnosticJob) (time.Time, bool) {
-	if j.Status.CompletionTime != nil {
-		return j.Status.CompletionTime.Time, true
-	}
-	for _, t := range []string{diagv1.ConditionComplete, diagv1.ConditionFailed} {
-		if c := meta.FindStatusCondition(j.Status.Conditions, t); c != nil && c.Status == metav1.ConditionTrue {
-			return c.LastTransitionTime.Time, true
-		}
-	}
-	return time.Time{}, false
-}
-
-// scheduledAt is when the current attempt was scheduled, while the job holds its ECU.
-func scheduledAt(j *diagv1.DiagnosticJob) (time.Time, bool) {
-	c := meta.FindStatusCondition(j.Status.Conditions, diagv1.ConditionScheduled)
-	if c == nil || c.Status != metav1.ConditionTrue {
-		return time.Time{}, false
-	}
-	return c.LastTransitionTime.Time, true
 }

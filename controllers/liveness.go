@@ -5,6 +5,12 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
@@ -47,4 +53,20 @@ func leaseHealth(lease *coordinationv1.Lease, now time.Time) agentHealth {
 // so that watches ignore the routine renewals every ten seconds.
 func leaseLivenessChanged(older, newer *coordinationv1.Lease, now time.Time) bool {
 	return leaseHealth(older, now).live != leaseHealth(newer, now).live
+}
+
+// leaseWatch is the watch on the agents' heartbeat Leases that every reconciler keeps: the
+// Lease cache's creations, deletions and liveness transitions (see leaseTransitions), mapped to
+// the reconciler's requests by toRequests, so that the three controllers react to the same
+// Lease events.
+func leaseWatch(leaseCache cache.Cache, clock Clock, toRequests handler.TypedMapFunc[*coordinationv1.Lease, reconcile.Request]) source.Source {
+	return source.Kind(leaseCache, &coordinationv1.Lease{}, handler.TypedEnqueueRequestsFromMapFunc(toRequests), leaseTransitions(clock))
+}
+
+// leaseTransitions passes Lease creations, deletions and the updates that turn an agent from
+// live to lost or back; routine renewals are ignored.
+func leaseTransitions(clock Clock) predicate.TypedPredicate[*coordinationv1.Lease] {
+	return predicate.TypedFuncs[*coordinationv1.Lease]{UpdateFunc: func(e event.TypedUpdateEvent[*coordinationv1.Lease]) bool {
+		return leaseLivenessChanged(e.ObjectOld, e.ObjectNew, clock.Now())
+	}}
 }

@@ -67,8 +67,8 @@ func (f finishRecorder) Update(ctx context.Context, e event.UpdateEvent, q workq
 // to know when its last attempt was scheduled.
 func observeFinish(before, after *diagv1.DiagnosticJob) {
 	jobsFinishedMetric.WithLabelValues(string(after.Status.Phase)).Inc()
-	start, scheduled := scheduledAt(before)
-	end, finished := finishTime(after)
+	start, scheduled := before.Status.ScheduledAt()
+	end, finished := after.Status.FinishTime()
 	if scheduled && finished {
 		jobRunMetric.Observe(end.Sub(start).Seconds())
 	}

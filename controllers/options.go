@@ -1,10 +1,10 @@
 package controllers
 
-import "time"
+import (
+	"time"
 
-// DefaultLeaseNamespace is where agents renew their heartbeat Leases unless told otherwise, as in
-// the agent's --lease-namespace default.
-const DefaultLeaseNamespace = "ecufleet-system"
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+)
 
 // Clock lets tests move time for leases, deadlines and TTLs without waiting for the wall clock.
 type Clock interface {
@@ -22,7 +22,7 @@ type Options struct {
 	// Clock is the time source for lease expiry, deadlines and TTLs; nil means the wall clock.
 	Clock Clock
 
-	// LeaseNamespace is where the agents' heartbeat Leases live; "" means DefaultLeaseNamespace.
+	// LeaseNamespace is where the agents' heartbeat Leases live; "" means diagv1.DefaultLeaseNamespace.
 	LeaseNamespace string
 
 	// WriteParallelism bounds the API writes one scheduling pass sends at once, so that many
@@ -41,7 +41,7 @@ func (o Options) withDefaults() Options {
 		o.Clock = wallClock{}
 	}
 	if o.LeaseNamespace == "" {
-		o.LeaseNamespace = DefaultLeaseNamespace
+		o.LeaseNamespace = diagv1.DefaultLeaseNamespace
 	}
 	if o.WriteParallelism <= 0 {
 		o.WriteParallelism = 8

@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
@@ -96,10 +95,9 @@ func (r *SchedulerReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) er
 		Watches(&diagv1.DiagnosticAgent{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
 			return everyNamespace(ctx)
 		}), builder.WithPredicates(agentChanged())).
-		WatchesRawSource(source.Kind(leaseCache, &coordinationv1.Lease{},
-			handler.TypedEnqueueRequestsFromMapFunc(func(ctx context.Context, _ *coordinationv1.Lease) []reconcile.Request {
-				return everyNamespace(ctx)
-			}), leaseTransitions(r.opts.Clock))).
+		WatchesRawSource(leaseWatch(leaseCache, r.opts.Clock, func(ctx context.Context, _ *coordinationv1.Lease) []reconcile.Request {
+			return everyNamespace(ctx)
+		})).
 		Complete(r)
 }
 
@@ -133,14 +131,6 @@ func agentChanged() predicate.Predicate {
 			!maps.Equal(o.Labels, n.Labels) ||
 			(o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil) ||
 			meta.IsStatusConditionTrue(o.Status.Conditions, diagv1.ConditionReady) != meta.IsStatusConditionTrue(n.Status.Conditions, diagv1.ConditionReady)
-	}}
-}
-
-// leaseTransitions passes Lease creations, deletions and the updates that turn an agent from
-// live to lost or back; routine renewals are ignored.
-func leaseTransitions(clock Clock) predicate.TypedPredicate[*coordinationv1.Lease] {
-	return predicate.TypedFuncs[*coordinationv1.Lease]{UpdateFunc: func(e event.TypedUpdateEvent[*coordinationv1.Lease]) bool {
-		return leaseLivenessChanged(e.ObjectOld, e.ObjectNew, clock.Now())
 	}}
 }
 

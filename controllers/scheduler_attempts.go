@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
@@ -16,46 +14,89 @@ import (
 // lost agent, or suspended (once the agent has cancelled). It decides for every job first and
 // then writes, in parallel, for those that need it.
 func (p *pass) endAttempts(ctx context.Context) {
-	var ends []func()
+	type end struct {
+		job *diagv1.DiagnosticJob
+		attemptEnding
+	}
+	var ends []end
 	for _, j := range p.sortedJobs(func(j *diagv1.DiagnosticJob) bool { return !isFinal(j) && !isDeleting(j) }) {
-		if end := p.attemptEnd(ctx, j); end != nil {
-			ends = append(ends, end)
+		e := attemptEnd(j, p.now, p.fleet)
+		if !e.wake.IsZero() {
+			p.wakeAt(e.wake)
+		}
+		if e.kind != endNone {
+			ends = append(ends, end{j, e})
 		}
 	}
-	runParallel(p.r.opts.WriteParallelism, ends, func(end func()) { end() })
+	runParallel(p.r.opts.WriteParallelism, ends, func(e end) {
+		switch e.kind {
+		case endDeadline:
+			p.failDeadline(ctx, e.job)
+		case endRetry:
+			p.retryOrFail(ctx, e.job, e.reason, e.cause)
+		case endSuspend:
+			p.suspendAttempt(ctx, e.job)
+		}
+	})
 }
 
-// attemptEnd returns the writes that end a job's attempt now, or nil (after asking to be woken
-// when its deadline or its agent's Lease runs out).
-func (p *pass) attemptEnd(ctx context.Context, j *diagv1.DiagnosticJob) func() {
-	agentLive := p.fleet.live(j.Status.Agent)
-	if due, ok := deadline(j); ok {
+// endKind is the write that ends an attempt.
+type endKind int
+
+const (
+	endNone     endKind = iota // the attempt goes on
+	endDeadline                // failDeadline: activeDeadlineSeconds passed
+	endRetry                   // retryOrFail with reason and cause: queued again or BackoffLimitExceeded
+	endSuspend                 // suspendAttempt: back to Pending until spec.suspend is cleared
+)
+
+// attemptEnding is the decision of attemptEnd: what ends the attempt and why, and when to look
+// again, so that the decision is a value a table test can check without an API server.
+type attemptEnding struct {
+	kind   endKind
+	reason string // endRetry: the failure reason the retry is counted for
+	cause  string // endRetry: what happened, for the message and the Event
+	// wake is when the job's deadline or its agent's Lease runs out; zero: no timer needed.
+	wake time.Time
+}
+
+// attemptEnd decides whether a job's attempt ends now, and how, from the job, the time and the
+// fleet alone.
+func attemptEnd(j *diagv1.DiagnosticJob, now time.Time, f *fleet) attemptEnding {
+	var out attemptEnding
+	agentLive := f.live(j.Status.Agent)
+	if due, ok := j.Deadline(); ok {
 		if j.Status.Phase == diagv1.JobRunning && agentLive {
 			// The agent enforces the same deadline and closes its connection before it
 			// reports; the controller is the backstop for an agent that does not.
 			due = due.Add(deadlineGrace)
 		}
-		if !p.now.Before(due) {
-			return func() { p.failDeadline(ctx, j) }
+		if !now.Before(due) {
+			out.kind = endDeadline
+			return out
 		}
-		p.wakeAt(due)
+		out.wake = due
 	}
 	switch {
 	case awaitsRetryDecision(j):
-		return func() {
-			p.retryOrFail(ctx, j, j.Status.Reason, fmt.Sprintf("agent %s reported: %s", j.Status.Agent, j.Status.Message))
-		}
-	case !isBound(j):
-		return nil
-	case j.Status.Reason == diagv1.ReasonSuspended || j.Spec.Suspend && p.suspendDone(j, agentLive):
+		out.kind, out.reason = endRetry, j.Status.Reason
+		out.cause = fmt.Sprintf("agent %s reported: %s", j.Status.Agent, j.Status.Message)
+		return out
+	case !j.Status.IsBound():
+		return out
+	case j.Status.Reason == diagv1.ReasonSuspended || j.Spec.Suspend && suspendDone(j, agentLive):
 		// Reason Suspended on a bound job is the agent's acknowledgement of a cancel, which
 		// ends the attempt even if spec.suspend was cleared meanwhile.
-		return func() { p.suspendAttempt(ctx, j) }
+		out.kind = endSuspend
+		return out
 	case !agentLive:
-		return func() { p.retryOrFail(ctx, j, diagv1.ReasonAgentLost, p.agentLostMessage(j.Status.Agent)) }
+		out.kind, out.reason, out.cause = endRetry, diagv1.ReasonAgentLost, f.lostMessage(j.Status.Agent)
+		return out
 	}
-	p.wakeAt(p.fleet.agents[j.Status.Agent].health.expiry)
-	return nil
+	if expiry := f.agents[j.Status.Agent].health.expiry; out.wake.IsZero() || expiry.Before(out.wake) {
+		out.wake = expiry
+	}
+	return out
 }
 
 // deadlineGrace is how long after activeDeadlineSeconds the controller lets a live agent end
@@ -65,41 +106,8 @@ const deadlineGrace = 2 * time.Second
 // suspendDone reports whether the attempt of a suspended job can end without an agent still
 // talking to the ECU: the agent has not started it (Scheduled: it refuses to start a suspended
 // job), it has removed the finalizer, or it is lost.
-func (p *pass) suspendDone(j *diagv1.DiagnosticJob, agentLive bool) bool {
+func suspendDone(j *diagv1.DiagnosticJob, agentLive bool) bool {
 	return !agentLive || j.Status.Phase == diagv1.JobScheduled || !controllerutil.ContainsFinalizer(j, diagv1.JobFinalizer)
-}
-
-// deadline is when a job runs out of activeDeadlineSeconds, counted from its first scheduling.
-func deadline(j *diagv1.DiagnosticJob) (time.Time, bool) {
-	if j.Spec.ActiveDeadlineSeconds == nil {
-		return time.Time{}, false
-	}
-	start, ok := deadlineStart(j)
-	if !ok {
-		return time.Time{}, false
-	}
-	return start.Add(time.Duration(*j.Spec.ActiveDeadlineSeconds) * time.Second), true
-}
-
-// deadlineStart is the first scheduling time: the annotation, or, until the annotation is
-// written right after the bind, the current Scheduled condition.
-func deadlineStart(j *diagv1.DiagnosticJob) (time.Time, bool) {
-	if v, ok := j.Annotations[diagv1.FirstScheduledAnnotation]; ok {
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			return t, true
-		}
-	}
-	if isBound(j) {
-		return scheduledAt(j)
-	}
-	return time.Time{}, false
-}
-
-func (p *pass) agentLostMessage(agent string) string {
-	if a, ok := p.fleet.agents[agent]; ok {
-		return fmt.Sprintf("agent %s was lost: %s", agent, a.health.message)
-	}
-	return fmt.Sprintf("agent %s was lost: the DiagnosticAgent no longer exists", agent)
 }
 
 // failDeadline ends a job that ran out of time. The agent, which watches the job, cancels what
@@ -119,7 +127,7 @@ func (p *pass) failDeadline(ctx context.Context, j *diagv1.DiagnosticJob) {
 	}
 	p.r.recorder.Eventf(updated, nil, "Warning", diagv1.ReasonDeadlineExceeded, "Fail",
 		"activeDeadlineSeconds (%d s) passed since the first scheduling", limit)
-	if isBound(j) {
+	if j.Status.IsBound() {
 		p.adjustRunning(j.Status.Agent, -1)
 	}
 }
@@ -129,7 +137,7 @@ func (p *pass) failDeadline(ctx context.Context, j *diagv1.DiagnosticJob) {
 // written first, then its ECU marked for release, so that a job never claims an ECU it does
 // not hold.
 func (p *pass) retryOrFail(ctx context.Context, j *diagv1.DiagnosticJob, reason, cause string) {
-	attempts, limit := j.Status.Attempts, backoffLimit(j)
+	attempts, limit := j.Status.Attempts, j.BackoffLimit()
 	retry := attempts <= limit
 	updated, err := p.patchJobStatus(ctx, j, func(st *diagv1.DiagnosticJobStatus) {
 		if retry {
@@ -175,46 +183,6 @@ func (p *pass) suspendAttempt(ctx context.Context, j *diagv1.DiagnosticJob) {
 	p.adjustRunning(j.Status.Agent, -1)
 	p.r.recorder.Eventf(updated, nil, "Normal", diagv1.ReasonSuspended, "Suspend", "Attempt %d cancelled on ECU %s", j.Status.Attempts, j.Status.ECU)
 	p.releaseLater(j.Status.ECU, j.Name, fmt.Sprintf("job %s was suspended", j.Name))
-}
-
-// finishJobs derives the conditions of finished jobs that lack them (an agent that wrote only
-// the phase) and deletes finished jobs whose ttlSecondsAfterFinished has passed. A job whose
-// conditions are written now has its TTL looked at in the pass its update triggers.
-func (p *pass) finishJobs(ctx context.Context) {
-	keep := func(*diagv1.DiagnosticJobStatus) {}
-	var derive, expired []*diagv1.DiagnosticJob
-	for _, j := range p.sortedJobs(func(j *diagv1.DiagnosticJob) bool { return isFinal(j) && !isDeleting(j) }) {
-		if !p.r.settled.is(j) {
-			if _, changed := p.statusAfter(j, keep); changed {
-				derive = append(derive, j)
-				continue
-			}
-			p.r.settled.mark(j)
-		}
-		if due, ok := ttlExpiry(j); ok {
-			if p.now.Before(due) {
-				p.wakeAt(due)
-			} else {
-				expired = append(expired, j)
-			}
-		}
-	}
-	runParallel(p.r.opts.WriteParallelism, derive, func(j *diagv1.DiagnosticJob) { _, _ = p.patchJobStatus(ctx, j, keep) })
-	runParallel(p.r.opts.WriteParallelism, expired, func(j *diagv1.DiagnosticJob) {
-		err := p.r.client.Delete(ctx, j, client.Preconditions{UID: &j.UID})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			p.fail(fmt.Errorf("deleting DiagnosticJob %s/%s after its ttlSecondsAfterFinished: %w", j.Namespace, j.Name, err))
-		}
-	})
-}
-
-// ttlExpiry is when a finished job's ttlSecondsAfterFinished runs out, if it has one.
-func ttlExpiry(j *diagv1.DiagnosticJob) (time.Time, bool) {
-	finished, ok := finishTime(j)
-	if j.Spec.TTLSecondsAfterFinished == nil || !ok {
-		return time.Time{}, false
-	}
-	return finished.Add(time.Duration(*j.Spec.TTLSecondsAfterFinished) * time.Second), true
 }
 
 // eventRequeued is the Event reason of a job queued again after a failed attempt.

@@ -24,7 +24,7 @@ func (p *pass) syncJobMeta(ctx context.Context) {
 
 // desiredMeta returns the change that brings a job's metadata in line with its status.
 func (p *pass) desiredMeta(j *diagv1.DiagnosticJob) func(*diagv1.DiagnosticJob) {
-	bound, final := isBound(j), isFinal(j)
+	bound, final := j.Status.IsBound(), isFinal(j)
 	live := j.Status.Agent != "" && p.fleet.live(j.Status.Agent)
 	has := controllerutil.ContainsFinalizer(j, diagv1.JobFinalizer)
 	wantFinalizer := live && (has || bound && !isDeleting(j))
@@ -43,7 +43,7 @@ func (p *pass) desiredMeta(j *diagv1.DiagnosticJob) func(*diagv1.DiagnosticJob) 
 		_, marked := j.Annotations[diagv1.FirstScheduledAnnotation]
 		switch {
 		case bound && !marked:
-			if start, ok := deadlineStart(j); ok {
+			if start, ok := j.DeadlineStart(); ok {
 				setMapEntry(&u.Annotations, diagv1.FirstScheduledAnnotation, start.UTC().Format(time.RFC3339))
 			}
 		case !bound && !final && j.Spec.Suspend:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/patch"
 )
 
 // readyCondition is the Ready condition the roll-up reconcilers own, True or False by ready.
@@ -34,15 +34,14 @@ func readyCondition(ready bool, reason, message string, generation int64, now ti
 // entry. A conflict or a deleted object is not an error: its watch event brings the reconciler
 // back with a fresh copy.
 func patchRollUp(ctx context.Context, c client.Client, rec events.EventRecorder, current, updated client.Object, before, after []metav1.Condition) error {
-	if equality.Semantic.DeepEqual(current, updated) {
-		return nil
-	}
-	err := c.Status().Patch(ctx, updated, client.MergeFromWithOptions(current, client.MergeFromWithOptimisticLock{}))
+	changed, err := patch.Write(ctx, c, current, updated, patch.Options{Status: true})
 	switch {
 	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 		return nil
 	case err != nil:
 		return err
+	case !changed:
+		return nil
 	}
 	b, a := meta.FindStatusCondition(before, diagv1.ConditionReady), meta.FindStatusCondition(after, diagv1.ConditionReady)
 	if a != nil && (b == nil || b.Status != a.Status || b.Reason != a.Reason) {

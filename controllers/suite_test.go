@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/controllers"
 	"github.com/ecufleet/ecufleet/internal/devcluster"
 )
@@ -66,7 +67,7 @@ var _ = AfterSuite(func() {
 func startAPIServer(ctx context.Context, progress io.Writer) (*rest.Config, client.WithWatch, *envtest.Environment, error) {
 	api, err := devcluster.StartTestAPI(ctx, progress, devcluster.TestAPIOptions{
 		Unthrottled: true,
-		Namespaces:  []string{controllers.DefaultLeaseNamespace},
+		Namespaces:  []string{diagv1.DefaultLeaseNamespace},
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -94,7 +95,7 @@ func startController(opts controllers.Options) *controllerRun {
 // newManager builds a manager with the controllers the way `ecufleet controller` does;
 // several may live in one process (restart), hence no metrics server and no name check.
 func newManager(cfg *rest.Config, opts controllers.Options) (ctrl.Manager, error) {
-	return devcluster.NewControllerManager(cfg, ctrl.Options{
+	return controllers.NewManager(cfg, ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: new(true)},

@@ -15,6 +15,10 @@ const (
 	// controller, so that controller and agent count activeDeadlineSeconds from the same instant
 	// across retries.
 	FirstScheduledAnnotation = GroupName + "/first-scheduled"
+
+	// DefaultLeaseNamespace holds the agents' heartbeat Leases and the leader election Lease
+	// unless --lease-namespace says otherwise, so that agent and controller meet by default.
+	DefaultLeaseNamespace = "ecufleet-system"
 )
 
 // Condition types.

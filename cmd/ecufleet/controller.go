@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/controllers"
-	"github.com/ecufleet/ecufleet/internal/devcluster"
 )
 
 // leaderElectionID names the Lease the controller replicas compete for.
@@ -57,7 +57,7 @@ in --lease-namespace) to expire. It serves /metrics on --metrics-bind-address an
 			if err != nil {
 				return err
 			}
-			mgr, err := devcluster.NewControllerManager(cfg, mo, controllers.Options{LeaseNamespace: f.leaseNamespace})
+			mgr, err := controllers.NewManager(cfg, mo, controllers.Options{LeaseNamespace: f.leaseNamespace})
 			if err != nil {
 				return err
 			}
@@ -87,7 +87,7 @@ func (f *controllerFlags) bind(fs *pflag.FlagSet) {
 		"how long a standby waits for a silent leader before taking over (renew deadline 2/3, retry period 2/15 of it)")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", `address of the Prometheus /metrics endpoint ("0" turns it off)`)
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", `address of the /healthz and /readyz endpoints ("0" turns them off)`)
-	fs.StringVar(&f.leaseNamespace, "lease-namespace", controllers.DefaultLeaseNamespace,
+	fs.StringVar(&f.leaseNamespace, "lease-namespace", diagv1.DefaultLeaseNamespace,
 		"namespace of the agents' heartbeat Leases and of the leader election Lease")
 	f.clusterFlags.bind(fs)
 }
@@ -99,7 +99,7 @@ func (f *controllerFlags) managerOptions() (ctrl.Options, error) {
 		return ctrl.Options{}, fmt.Errorf("--leader-elect-lease-duration %s: want at least %s", f.leaderLease, minLeaderLease)
 	}
 	if f.leaseNamespace == "" {
-		return ctrl.Options{}, errors.New("--lease-namespace is empty: name the namespace of the agents' Leases (default " + controllers.DefaultLeaseNamespace + ")")
+		return ctrl.Options{}, errors.New("--lease-namespace is empty: name the namespace of the agents' Leases (default " + diagv1.DefaultLeaseNamespace + ")")
 	}
 	lease, renew, retry := f.leaderLease, f.leaderLease*2/3, f.leaderLease*2/15
 	return ctrl.Options{

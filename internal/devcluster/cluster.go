@@ -18,7 +18,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/controllers"
+	"github.com/ecufleet/ecufleet/internal/scheme"
 	"github.com/ecufleet/ecufleet/pkg/ecusim"
 )
 
@@ -168,14 +170,14 @@ func (c *Cluster) startControlPlane(ctx context.Context) error {
 			env.BinaryAssetsDirectory, err)
 	}
 	c.cfg = cfg
-	s, err := NewScheme()
+	s, err := scheme.New()
 	if err != nil {
 		return err
 	}
 	if c.client, err = client.New(cfg, client.Options{Scheme: s}); err != nil {
 		return fmt.Errorf("creating a client of the dev API server: %w", err)
 	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllers.DefaultLeaseNamespace}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: diagv1.DefaultLeaseNamespace}}
 	if err := c.client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", ns.Name, err)
 	}
@@ -186,7 +188,7 @@ func (c *Cluster) startControlPlane(ctx context.Context) error {
 // startController runs the controllers in a manager of their own, with metrics and health
 // endpoints off so that several dev clusters can share a machine.
 func (c *Cluster) startController() error {
-	mgr, err := NewControllerManager(c.cfg, devManagerOptions(c.log.WithName("controller")), controllers.Options{})
+	mgr, err := controllers.NewManager(c.cfg, devManagerOptions(c.log.WithName("controller")), controllers.Options{})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/builders"
+	"github.com/ecufleet/ecufleet/internal/scheme"
 )
 
 var _ = Describe("Start and Stop", func() {
@@ -57,7 +58,7 @@ var _ = Describe("Start and Stop", func() {
 		Expect(st.Mode().Perm()).To(Equal(os.FileMode(0o600)))
 		cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 		Expect(err).NotTo(HaveOccurred())
-		s, err := NewScheme()
+		s, err := scheme.New()
 		Expect(err).NotTo(HaveOccurred())
 		k, err := client.New(cfg, client.Options{Scheme: s})
 		Expect(err).NotTo(HaveOccurred())

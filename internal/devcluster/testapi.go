@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/ecufleet/ecufleet/internal/scheme"
 )
 
 // TestAPI is a running API server for a test suite, so that every envtest suite starts it the
@@ -57,7 +59,7 @@ func connect(ctx context.Context, env *envtest.Environment, cfg *rest.Config, op
 	if opts.Unthrottled {
 		cfg.QPS, cfg.Burst = -1, 0
 	}
-	s, err := NewScheme()
+	s, err := scheme.New()
 	if err != nil {
 		return nil, err
 	}

@@ -5,12 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -99,14 +97,14 @@ func (p *pass) countRunning(ctx context.Context) error {
 		if err := p.r.client.Get(ctx, key, cached); err != nil {
 			continue // deleted since this controller wrote it
 		}
-		if cur := newest(&p.r.fresh, cached); isBound(cur) && cur.Status.Agent != "" {
+		if cur := newest(&p.r.fresh, cached); cur.Status.IsBound() && cur.Status.Agent != "" {
 			bound[key] = cur.Status.Agent
 		}
 	}
 	for key, j := range p.jobs {
 		k := client.ObjectKey{Namespace: p.ns, Name: key}
 		delete(bound, k)
-		if isBound(j) && j.Status.Agent != "" {
+		if j.Status.IsBound() && j.Status.Agent != "" {
 			bound[k] = j.Status.Agent
 		}
 	}
@@ -124,7 +122,7 @@ const jobAgentIndex = "status.agent.unfinished"
 // indexJobAgent is the indexer of jobAgentIndex.
 func indexJobAgent(obj client.Object) []string {
 	j, ok := obj.(*diagv1.DiagnosticJob)
-	if !ok || !isBound(j) || j.Status.Agent == "" {
+	if !ok || !j.Status.IsBound() || j.Status.Agent == "" {
 		return nil
 	}
 	return []string{j.Status.Agent}
@@ -232,96 +230,6 @@ func (p *pass) storeECU(e *diagv1.ECU) {
 	p.ecus[e.Name] = e
 }
 
-// statusAfter is the job's status after mutate, with the conditions derived from it, and
-// whether that differs from the current status. It copies the controller's fields only (the
-// agent's steps are shared, never changed), because every pass asks this of every job.
-func (p *pass) statusAfter(j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJobStatus)) (diagv1.DiagnosticJobStatus, bool) {
-	st := j.Status
-	st.Conditions = slices.Clone(j.Status.Conditions)
-	mutate(&st)
-	st.ObservedGeneration = j.Generation
-	st.SetConditions(j.Generation, p.now)
-	return st, !equality.Semantic.DeepEqual(st, j.Status)
-}
-
-// patchJobStatus applies mutate to the job's status, derives the conditions, and sends the
-// difference with the job's resourceVersion as a precondition (the agent writes the same
-// status). It returns the job as now stored; unchanged when there was nothing to write.
-func (p *pass) patchJobStatus(ctx context.Context, j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJobStatus)) (*diagv1.DiagnosticJob, error) {
-	st, changed := p.statusAfter(j, mutate)
-	if !changed {
-		return j, nil
-	}
-	updated := j.DeepCopy()
-	st.DeepCopyInto(&updated.Status)
-	if err := p.r.client.Status().Patch(ctx, updated, client.MergeFromWithOptions(j, client.MergeFromWithOptimisticLock{})); err != nil {
-		return nil, p.writeFailed(ctx, err, j, "status of DiagnosticJob")
-	}
-	p.storeJob(updated)
-	return updated, nil
-}
-
-// metaAfter is the job's labels, annotations and finalizers after mutate, and whether they
-// differ from the current ones; cheap enough to ask of every job on every pass.
-func metaAfter(j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJob)) (*diagv1.DiagnosticJob, bool) {
-	probe := &diagv1.DiagnosticJob{ObjectMeta: metav1.ObjectMeta{
-		Labels: maps.Clone(j.Labels), Annotations: maps.Clone(j.Annotations), Finalizers: slices.Clone(j.Finalizers),
-	}}
-	mutate(probe)
-	same := maps.Equal(probe.Labels, j.Labels) && maps.Equal(probe.Annotations, j.Annotations) && slices.Equal(probe.Finalizers, j.Finalizers)
-	return probe, !same
-}
-
-// patchJobMeta applies mutate to the job's labels, annotations and finalizers and sends the
-// difference with the job's resourceVersion as a precondition (finalizers are a list: a stale
-// copy would drop a finalizer someone else just added).
-func (p *pass) patchJobMeta(ctx context.Context, j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJob)) error {
-	probe, changed := metaAfter(j, mutate)
-	if !changed {
-		return nil
-	}
-	updated := j.DeepCopy()
-	updated.Labels, updated.Annotations, updated.Finalizers = probe.Labels, probe.Annotations, probe.Finalizers
-	if err := p.r.client.Patch(ctx, updated, client.MergeFromWithOptions(j, client.MergeFromWithOptimisticLock{})); err != nil {
-		return p.writeFailed(ctx, err, j, "metadata of DiagnosticJob")
-	}
-	p.storeJob(updated)
-	return nil
-}
-
-// patchECUStatus applies mutate to a copy of the ECU's status and sends the difference; with
-// precondition the ECU's resourceVersion must not have moved (always so for the lock).
-func (p *pass) patchECUStatus(ctx context.Context, e *diagv1.ECU, precondition bool, mutate func(*diagv1.ECUStatus)) (*diagv1.ECU, error) {
-	updated := e.DeepCopy()
-	mutate(&updated.Status)
-	if equality.Semantic.DeepEqual(e.Status, updated.Status) {
-		return e, nil
-	}
-	patch := client.MergeFrom(e)
-	if precondition {
-		patch = client.MergeFromWithOptions(e, client.MergeFromWithOptimisticLock{})
-	}
-	if err := p.r.client.Status().Patch(ctx, updated, patch); err != nil {
-		return nil, p.writeFailed(ctx, err, e, "status of ECU")
-	}
-	p.storeECU(updated)
-	return updated, nil
-}
-
-// writeFailed turns a failed write into the error the caller returns: after a conflict or a
-// NotFound it re-reads the object from the API server (not the cache) into the snapshot and
-// asks for a quick new pass; other errors are recorded for the workqueue's backoff.
-func (p *pass) writeFailed(ctx context.Context, err error, obj client.Object, what string) error {
-	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-		p.conflict()
-		_ = p.reread(ctx, obj) // a failure is recorded and retried with the pass
-		return err
-	}
-	err = fmt.Errorf("writing the %s %s/%s: %w", what, obj.GetNamespace(), obj.GetName(), err)
-	p.fail(err)
-	return err
-}
-
 // reread replaces a job or ECU in the snapshot with the API server's current copy (or drops
 // it when deleted), bypassing a cache that may lag. An error means the snapshot is unchanged.
 func (p *pass) reread(ctx context.Context, obj client.Object) error {
@@ -380,4 +288,24 @@ const minWake = 10 * time.Millisecond
 func timeOf(t time.Time) *metav1.Time {
 	mt := metav1.NewTime(t)
 	return &mt
+}
+
+// queued returns the jobs waiting for an ECU in queue order: unfinished, unbound, not deleted,
+// not holding a lock (a lock whose bind is pending), and, unless withSuspended, not suspended.
+func (p *pass) queued(withSuspended bool) []*diagv1.DiagnosticJob {
+	holders := p.lockHolders()
+	jobs := p.sortedJobs(func(j *diagv1.DiagnosticJob) bool {
+		return isWaiting(j) && holders[j.Name] == "" && (withSuspended || !j.Spec.Suspend)
+	})
+	slices.SortFunc(jobs, queueOrder)
+	return jobs
+}
+
+// readiness assesses every ECU against the fleet once per use.
+func (p *pass) readiness(ecus []*diagv1.ECU) map[string]ecuReadiness {
+	out := make(map[string]ecuReadiness, len(ecus))
+	for _, e := range ecus {
+		out[e.Name] = assessECU(e, p.fleet)
+	}
+	return out
 }

@@ -10,60 +10,6 @@ import (
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
 
-// schedule starts queue heads: it walks the waiting jobs in queue order and gives each the
-// first free, schedulable, Ready ECU it may use (by name) that has an agent with room, so that
-// every free ECU goes to the best job waiting for it. Decisions are made on the snapshot, then
-// the claims run in parallel (they touch different ECUs and jobs). Stale locks count as free:
-// their ECUs change hands in one write, and those nobody takes are released afterwards.
-func (p *pass) schedule(ctx context.Context) {
-	ecus := p.sortedECUs()
-	ready := p.readiness(ecus)
-	taken := map[string]bool{}
-	var claims []claim
-	for _, j := range p.queued(false) {
-		if t, ok := retryNotBefore(j); ok && p.now.Before(t) {
-			p.wakeAt(t)
-			continue
-		}
-		cands, _, _ := candidateECUs(j, ecus)
-		for _, e := range cands {
-			if taken[e.Name] || !p.free(e) || e.Spec.Unschedulable || !ready[e.Name].ready {
-				continue
-			}
-			a := leastBusy(ready[e.Name].agents)
-			if a == nil {
-				continue
-			}
-			a.running++ // no write runs yet: the snapshot is ours alone
-			taken[e.Name] = true
-			claims = append(claims, claim{job: j, ecu: e, agent: a.obj.Name})
-			break
-		}
-	}
-	runParallel(p.r.opts.WriteParallelism, claims, func(c claim) { p.run(ctx, c) })
-	p.releaseStale(ctx)
-}
-
-// queued returns the jobs waiting for an ECU in queue order: unfinished, unbound, not deleted,
-// not holding a lock (a lock whose bind is pending), and, unless withSuspended, not suspended.
-func (p *pass) queued(withSuspended bool) []*diagv1.DiagnosticJob {
-	holders := p.lockHolders()
-	jobs := p.sortedJobs(func(j *diagv1.DiagnosticJob) bool {
-		return isWaiting(j) && holders[j.Name] == "" && (withSuspended || !j.Spec.Suspend)
-	})
-	slices.SortFunc(jobs, queueOrder)
-	return jobs
-}
-
-// readiness assesses every ECU against the fleet once per use.
-func (p *pass) readiness(ecus []*diagv1.ECU) map[string]ecuReadiness {
-	out := make(map[string]ecuReadiness, len(ecus))
-	for _, e := range ecus {
-		out[e.Name] = assessECU(e, p.fleet)
-	}
-	return out
-}
-
 // blocker says why jobs cannot start on an ECU even when it is free: a one-word reason when
 // the ECU is closed to them (cordoned, not Ready), or only a note when its agents are full.
 func blocker(e *diagv1.ECU, r ecuReadiness) (reason, note string) {
