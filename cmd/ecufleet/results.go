@@ -56,6 +56,7 @@ func newResultsCmd() *cobra.Command {
 			return exitCode(code)
 		},
 	}
+	cmd.Example = examples(cmd.Example, "results")
 	f.bind(cmd, false)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "table, json or junit")
 	return cmd

@@ -44,3 +44,9 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newResultsCmd())
 	return root
 }
+
+// examples fills the {{.CommandPath}} of an Example with the name the binary was called by,
+// since cobra does not template examples.
+func examples(text, sub string) string {
+	return strings.ReplaceAll(text, "{{.CommandPath}}", commandName(os.Args[0])+" "+sub)
+}

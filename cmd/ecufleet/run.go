@@ -127,6 +127,7 @@ DeadlineExceeded, QueueTimeout, Cancelled or deleted) or --timeout passed; 3 not
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
+	cmd.Example = examples(cmd.Example, "run")
 	f.bind(cmd, true)
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "job file, directory of *.yaml/*.yml, or - for stdin (repeatable)")
 	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report of the jobs to this file at the end")

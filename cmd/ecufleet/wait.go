@@ -70,6 +70,7 @@ func newWaitCmd() *cobra.Command {
 			return w.wait(cmd.Context())
 		},
 	}
+	cmd.Example = examples(cmd.Example, "wait")
 	f.bind(cmd, true)
 	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report of the jobs to this file at the end")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "summary format: table or json")
