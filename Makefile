@@ -16,7 +16,7 @@ FUZZTIME         ?= 100000x
 GENERATED        := config/crd/bases config/rbac api/v1alpha1/zz_generated.deepcopy.go
 
 .PHONY: e2e all build test unit verify-generated vet fmt-check fuzz bench-doip bench-scheduler \
-        manifests generate envtest-bins demo dev clean help
+        manifests generate envtest-bins demo dev clean help install-kubectl-plugin
 
 all: build
 
@@ -25,6 +25,12 @@ help: ## List the targets.
 
 build: ## Build bin/ecufleet.
 	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ecufleet ./cmd/ecufleet
+
+PREFIX           ?= /usr/local
+install-kubectl-plugin: build ## Link PREFIX/bin/kubectl-ecufleet (PREFIX default /usr/local) to bin/ecufleet: `kubectl ecufleet run ...`.
+	mkdir -p $(PREFIX)/bin
+	ln -sf $(BIN)/ecufleet $(PREFIX)/bin/kubectl-ecufleet
+	@echo "Installed $(PREFIX)/bin/kubectl-ecufleet; with $(PREFIX)/bin on the PATH, try: kubectl ecufleet --help"
 
 envtest-bins: ## Build etcd and kube-apiserver from Go source into bin/k8s (once; about 4-10 minutes).
 	@if [[ -n "$${KUBEBUILDER_ASSETS:-}" ]]; then echo "Using KUBEBUILDER_ASSETS=$$KUBEBUILDER_ASSETS"; \

@@ -38,6 +38,12 @@ type DiagnosticJobSpec struct {
 	// +optional
 	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
 
+	// queueTimeoutSeconds ends the job Failed with reason QueueTimeout when it is still not
+	// Scheduled this long after its creation, so a CI pipeline does not wait for a busy rack forever.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	QueueTimeoutSeconds *int64 `json:"queueTimeoutSeconds,omitempty"`
+
 	// suspend keeps the job out of the queues; setting it on a running job cancels the attempt.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`

@@ -286,6 +286,11 @@ func (in *DiagnosticJobSpec) DeepCopyInto(out *DiagnosticJobSpec) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.QueueTimeoutSeconds != nil {
+		in, out := &in.QueueTimeoutSeconds, &out.QueueTimeoutSeconds
+		*out = new(int64)
+		**out = **in
+	}
 	if in.Steps != nil {
 		in, out := &in.Steps, &out.Steps
 		*out = make([]Step, len(*in))

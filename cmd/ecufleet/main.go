@@ -1,5 +1,5 @@
 // Command ecufleet is the one binary of ecufleet: controller, agent, simulated ECU, DoIP
-// tester, and the local development control plane.
+// tester, the local development control plane, and the CI commands run, wait and results.
 package main
 
 import (
@@ -14,7 +14,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(os.Stderr, "Error:", msg)
+		}
+		os.Exit(exitCodeOf(err))
 	}
 }
