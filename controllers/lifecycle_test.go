@@ -124,6 +124,30 @@ var _ = Describe("The deadline", func() {
 	})
 })
 
+var _ = Describe("The queue timeout", func() {
+	It("fails a job still not Scheduled queueTimeoutSeconds after its creation with QueueTimeout, and spares one that was", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		agent := newAgent(ctx, ns, ns+"-a", 4, nil)
+		agent.hold.Store(true)
+		newECU(ctx, ns, "ecu-0", nil)
+
+		createJob(ctx, readVIN(ns, "first", "ecu-0").QueueTimeout(2))
+		Eventually(jobOf(ctx, ns, "first")).Should(HaveField("Status.Phase", diagv1.JobRunning))
+		createJob(ctx, readVIN(ns, "waiter", "ecu-0").QueueTimeout(2))
+		Eventually(jobOf(ctx, ns, "waiter")).Should(HaveField("Status.Phase", diagv1.JobQueued))
+
+		By("ending the waiter once its queue timeout passed, with the reason and an Event")
+		Eventually(jobOf(ctx, ns, "waiter"), "10s").Should(And(HaveField("Status.Phase", diagv1.JobFailed),
+			HaveField("Status.Reason", diagv1.ReasonQueueTimeout), HaveField("Status.QueuePosition", BeZero()),
+			HaveField("Status.CompletionTime", Not(BeNil()))))
+		Expect(jobOf(ctx, ns, "waiter")(Default).Status.Message).To(ContainSubstring("queueTimeoutSeconds (2 s)"))
+		Eventually(func() []string { return eventReasons(ctx, ns, "DiagnosticJob", "waiter") }).Should(ContainElement(diagv1.ReasonQueueTimeout))
+
+		By("leaving the job that was Scheduled in time running")
+		Consistently(jobOf(ctx, ns, "first"), "1s").Should(HaveField("Status.Phase", diagv1.JobRunning))
+	})
+})
+
 var _ = Describe("Suspend", func() {
 	It("keeps a suspended job out of the queues and ends a running attempt, which resumes when unsuspended", func(ctx SpecContext) {
 		ns := newNamespace(ctx)

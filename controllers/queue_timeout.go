@@ -15,7 +15,7 @@ func queueTimeout(j *diagv1.DiagnosticJob, now time.Time) (expired bool, wakeAt 
 	if j.Spec.QueueTimeoutSeconds == nil || *j.Spec.QueueTimeoutSeconds < 1 {
 		return false, time.Time{}
 	}
-	if isFinal(j) || isDeleting(j) || isBound(j) || j.CreationTimestamp.IsZero() {
+	if isFinal(j) || isDeleting(j) || j.Status.IsBound() || j.CreationTimestamp.IsZero() {
 		return false, time.Time{}
 	}
 	if _, ok := j.Annotations[diagv1.FirstScheduledAnnotation]; ok {

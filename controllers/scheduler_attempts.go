@@ -36,6 +36,8 @@ func (p *pass) endAttempts(ctx context.Context) {
 			p.retryOrFail(ctx, e.job, e.reason, e.cause)
 		case endSuspend:
 			p.suspendAttempt(ctx, e.job)
+		case endQueueTimeout:
+			p.failQueueTimeout(ctx, e.job)
 		}
 	})
 }
@@ -44,10 +46,11 @@ func (p *pass) endAttempts(ctx context.Context) {
 type endKind int
 
 const (
-	endNone     endKind = iota // the attempt goes on
-	endDeadline                // failDeadline: activeDeadlineSeconds passed
-	endRetry                   // retryOrFail with reason and cause: queued again or BackoffLimitExceeded
-	endSuspend                 // suspendAttempt: back to Pending until spec.suspend is cleared
+	endNone         endKind = iota // the attempt goes on
+	endDeadline                    // failDeadline: activeDeadlineSeconds passed
+	endRetry                       // retryOrFail with reason and cause: queued again or BackoffLimitExceeded
+	endSuspend                     // suspendAttempt: back to Pending until spec.suspend is cleared
+	endQueueTimeout                // failQueueTimeout: never Scheduled within queueTimeoutSeconds
 )
 
 // attemptEnding is the decision of attemptEnd: what ends the attempt and why, and when to look
@@ -83,6 +86,13 @@ func attemptEnd(j *diagv1.DiagnosticJob, now time.Time, f *fleet) attemptEnding 
 		out.cause = fmt.Sprintf("agent %s reported: %s", j.Status.Agent, j.Status.Message)
 		return out
 	case !j.Status.IsBound():
+		expired, due := queueTimeout(j, now)
+		switch {
+		case expired:
+			out.kind = endQueueTimeout
+		case !due.IsZero() && (out.wake.IsZero() || due.Before(out.wake)):
+			out.wake = due
+		}
 		return out
 	case j.Status.Reason == diagv1.ReasonSuspended || j.Spec.Suspend && suspendDone(j, agentLive):
 		// Reason Suspended on a bound job is the agent's acknowledgement of a cancel, which
@@ -130,6 +140,24 @@ func (p *pass) failDeadline(ctx context.Context, j *diagv1.DiagnosticJob) {
 	if j.Status.IsBound() {
 		p.adjustRunning(j.Status.Agent, -1)
 	}
+}
+
+// failQueueTimeout ends a job that waited longer than spec.queueTimeoutSeconds for its first
+// scheduling, so that a CI pipeline learns at once that its ECU never became free.
+func (p *pass) failQueueTimeout(ctx context.Context, j *diagv1.DiagnosticJob) {
+	limit := *j.Spec.QueueTimeoutSeconds
+	msg := fmt.Sprintf("not Scheduled within queueTimeoutSeconds (%d s) of its creation; last: %s", limit, j.Status.Message)
+	updated, err := p.patchJobStatus(ctx, j, func(st *diagv1.DiagnosticJobStatus) {
+		st.Phase, st.Reason, st.Message = diagv1.JobFailed, diagv1.ReasonQueueTimeout, msg
+		st.QueuePosition = 0
+		if st.CompletionTime == nil {
+			st.CompletionTime = timeOf(p.now)
+		}
+	})
+	if err != nil {
+		return
+	}
+	p.r.recorder.Eventf(updated, nil, "Warning", diagv1.ReasonQueueTimeout, "Fail", "%s", msg)
 }
 
 // retryOrFail ends an attempt that failed for an infrastructure reason: the job is queued

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/builders"
 )
@@ -25,6 +27,12 @@ func TestAttemptEnd(t *testing.T) {
 		return j
 	}
 	withSuspend := func(j *builders.JobWrapper) *builders.JobWrapper { j.Spec.Suspend = true; return j }
+	// waiting is a queued job created ago with a 60 s queue timeout.
+	waiting := func(ago time.Duration) *builders.JobWrapper {
+		j := builders.MakeJob("j", "ns").ECU("e0").Phase(diagv1.JobQueued).QueueTimeout(60)
+		j.CreationTimestamp = metav1.NewTime(now.Add(-ago))
+		return j
+	}
 	cases := map[string]struct {
 		job        *builders.JobWrapper
 		want       endKind
@@ -69,6 +77,12 @@ func TestAttemptEnd(t *testing.T) {
 		},
 		"suspended while running: wait for the agent": {
 			job: withSuspend(bound(diagv1.JobRunning, diagv1.ReasonScheduled, "live", time.Second)), want: endNone, wantWake: expiry,
+		},
+		"queued within its queue timeout: wake when it runs out": {
+			job: waiting(59 * time.Second), want: endNone, wantWake: now.Add(time.Second),
+		},
+		"queued past its queue timeout": {
+			job: waiting(60 * time.Second), want: endQueueTimeout,
 		},
 		"queued: nothing to end, no timer": {
 			job: builders.MakeJob("j", "ns").ECU("e0").Phase(diagv1.JobQueued), want: endNone,

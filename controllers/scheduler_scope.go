@@ -291,10 +291,14 @@ func timeOf(t time.Time) *metav1.Time {
 }
 
 // queued returns the jobs waiting for an ECU in queue order: unfinished, unbound, not deleted,
-// not holding a lock (a lock whose bind is pending), and, unless withSuspended, not suspended.
+// not holding a lock (a lock whose bind is pending), not past its queue timeout (its Failed
+// write may have lost a conflict this pass), and, unless withSuspended, not suspended.
 func (p *pass) queued(withSuspended bool) []*diagv1.DiagnosticJob {
 	holders := p.lockHolders()
 	jobs := p.sortedJobs(func(j *diagv1.DiagnosticJob) bool {
+		if expired, _ := queueTimeout(j, p.now); expired {
+			return false
+		}
 		return isWaiting(j) && holders[j.Name] == "" && (withSuspended || !j.Spec.Suspend)
 	})
 	slices.SortFunc(jobs, queueOrder)

@@ -57,6 +57,8 @@ const (
 	ReasonEcuUnreachable = "EcuUnreachable"
 	// ReasonDeadlineExceeded: activeDeadlineSeconds passed before the job finished.
 	ReasonDeadlineExceeded = "DeadlineExceeded"
+	// ReasonQueueTimeout: spec.queueTimeoutSeconds passed before the job was first Scheduled.
+	ReasonQueueTimeout = "QueueTimeout"
 	// ReasonSuspended: spec.suspend is set, so the job does not run.
 	ReasonSuspended = "Suspended"
 	// ReasonCancelled: the job was stopped on request before it finished.

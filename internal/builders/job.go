@@ -47,6 +47,12 @@ func (w *JobWrapper) Deadline(seconds int64) *JobWrapper {
 	return w
 }
 
+// QueueTimeout sets spec.queueTimeoutSeconds.
+func (w *JobWrapper) QueueTimeout(seconds int64) *JobWrapper {
+	w.Spec.QueueTimeoutSeconds = &seconds
+	return w
+}
+
 // BackoffLimit sets spec.backoffLimit.
 func (w *JobWrapper) BackoffLimit(n int32) *JobWrapper {
 	w.Spec.BackoffLimit = &n

@@ -23,10 +23,6 @@ const (
 	ExitSIGTERM = 143
 )
 
-// ReasonQueueTimeout is the reason of a job that was not Scheduled within
-// spec.queueTimeoutSeconds; it ends without the ECU's verdict.
-const ReasonQueueTimeout = "QueueTimeout"
-
 // JobExitCode is the exit code one job contributes. A job that has not ended (the wait gave
 // up) and a job that ended without the ECU's verdict give ExitNoVerdict; only a step failure
 // (reason StepFailed) gives ExitStepFailed.

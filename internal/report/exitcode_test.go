@@ -26,7 +26,7 @@ func TestExitCode(t *testing.T) {
 		{"ECU unreachable", []diagv1.DiagnosticJob{job(diagv1.JobFailed, diagv1.ReasonEcuUnreachable)}, false, ExitNoVerdict},
 		{"backoff limit exceeded", []diagv1.DiagnosticJob{job(diagv1.JobFailed, diagv1.ReasonBackoffLimitExceeded)}, false, ExitNoVerdict},
 		{"deadline exceeded", []diagv1.DiagnosticJob{job(diagv1.JobFailed, diagv1.ReasonDeadlineExceeded)}, false, ExitNoVerdict},
-		{"queue timeout", []diagv1.DiagnosticJob{job(diagv1.JobFailed, ReasonQueueTimeout)}, false, ExitNoVerdict},
+		{"queue timeout", []diagv1.DiagnosticJob{job(diagv1.JobFailed, diagv1.ReasonQueueTimeout)}, false, ExitNoVerdict},
 		{"cancelled", []diagv1.DiagnosticJob{job(diagv1.JobCancelled, diagv1.ReasonCancelled)}, false, ExitNoVerdict},
 		{"still queued", []diagv1.DiagnosticJob{job(diagv1.JobQueued, diagv1.ReasonQueued)}, false, ExitNoVerdict},
 		{"timeout with all succeeded", []diagv1.DiagnosticJob{ok}, true, ExitNoVerdict},
