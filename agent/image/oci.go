@@ -111,6 +111,12 @@ func (f *Fetcher) manifest(ctx context.Context, repo *remote.Repository, ref str
 func registryError(ref, what string, err error) error {
 	var resp *errcode.ErrorResponse
 	switch {
+	case errors.Is(err, auth.ErrBasicCredentialNotFound):
+		return unavailablef("oci %s: the registry requires credentials (401) for the %s and none were given for it; set a pull secret with an entry for this registry: %w", ref, what, err)
+	case strings.Contains(err.Error(), "digest mismatch"):
+		// oras-go reports a Docker-Content-Digest other than the pinned digest without a
+		// sentinel error; the registry is serving other bytes than the ref pins.
+		return invalidf("oci %s: the registry's %s is not the one the ref pins: %w", ref, what, err)
 	case errors.Is(err, errdef.ErrNotFound):
 		return unavailablef("oci %s: %s not found; check the ref and that it was pushed: %w", ref, what, err)
 	case errors.As(err, &resp) && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden):
