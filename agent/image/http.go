@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 )
@@ -18,7 +19,10 @@ func (f *Fetcher) fetchHTTP(ctx context.Context, src *HTTPSource) (*Result, erro
 		return nil, invalidf("http %s: %w", src.URL, err)
 	}
 	digest := "sha256:" + want
-	name := path.Base(src.URL)
+	name := src.URL
+	if u, err := url.Parse(src.URL); err == nil {
+		name = path.Base(u.Path)
+	}
 	if res := f.fromCache(digest, name); res != nil {
 		return res, nil
 	}
@@ -30,24 +34,24 @@ func (f *Fetcher) fetchHTTP(ctx context.Context, src *HTTPSource) (*Result, erro
 	return &Result{Data: data, Digest: digest, Name: name}, nil
 }
 
-// download streams url into memory, at most MaxBytes, hashing as it reads, and returns the
+// download streams rawURL into memory, at most MaxBytes, hashing as it reads, and returns the
 // bytes only when their sha256 is want.
-func (f *Fetcher) download(ctx context.Context, url, want string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+func (f *Fetcher) download(ctx context.Context, rawURL, want string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, invalidf("http url %q: %w", url, err)
+		return nil, invalidf("http rawURL %q: %w", rawURL, err)
 	}
 	resp, err := f.httpClient().Do(req)
 	if err != nil {
-		return nil, unavailablef("GET %s: %w", url, err)
+		return nil, unavailablef("GET %s: %w", rawURL, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, unavailablef("GET %s: %s; check the URL and that the server holds the file", url, resp.Status)
+		return nil, unavailablef("GET %s: %s; check the URL and that the server holds the file", rawURL, resp.Status)
 	}
 	max := f.maxBytes()
 	if resp.ContentLength > max {
-		return nil, invalidf("GET %s: %d bytes, more than the %d allowed", url, resp.ContentLength, max)
+		return nil, invalidf("GET %s: %d bytes, more than the %d allowed", rawURL, resp.ContentLength, max)
 	}
 	var buf bytes.Buffer
 	if resp.ContentLength > 0 {
@@ -56,20 +60,20 @@ func (f *Fetcher) download(ctx context.Context, url, want string) ([]byte, error
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(&buf, h), io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, unavailablef("GET %s: reading the body after %d bytes: %w", url, n, err)
+		return nil, unavailablef("GET %s: reading the body after %d bytes: %w", rawURL, n, err)
 	}
 	if n > max {
-		return nil, invalidf("GET %s: more than the %d bytes allowed", url, max)
+		return nil, invalidf("GET %s: more than the %d bytes allowed", rawURL, max)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return nil, invalidf("GET %s: sha256 is %s, want %s; the file changed or the digest is wrong", url, got, want)
+		return nil, invalidf("GET %s: sha256 is %s, want %s; the file changed or the digest is wrong", rawURL, got, want)
 	}
 	return buf.Bytes(), nil
 }
 
 // parseSHA256 accepts 64 hex digits, optionally after "sha256:", and returns them lower-case.
 func parseSHA256(s string) (string, error) {
-	s = strings.ToLower(strings.TrimPrefix(s, "sha256:"))
+	s = strings.TrimPrefix(strings.ToLower(s), "sha256:")
 	if len(s) != sha256.Size*2 {
 		return "", fmt.Errorf("sha256 %q has %d characters, want 64 hex digits", s, len(s))
 	}

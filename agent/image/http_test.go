@@ -136,3 +136,16 @@ func TestFetchSourceCount(t *testing.T) {
 		}
 	}
 }
+
+func TestFetchHTTPNameIgnoresQuery(t *testing.T) {
+	_, file := testImage()
+	srv, _ := fileServer(t, file)
+	var f Fetcher
+	res, err := f.Fetch(context.Background(), Source{HTTP: &HTTPSource{URL: srv.URL + "/app.hex?token=x", SHA256: "SHA256:" + strings.ToUpper(sha256Hex(file))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Name != "app.hex" || res.Digest != "sha256:"+sha256Hex(file) {
+		t.Errorf("name %q digest %s", res.Name, res.Digest)
+	}
+}
