@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/patch"
 	"github.com/ecufleet/ecufleet/pkg/uds"
 )
 
@@ -57,7 +58,7 @@ func (a *Agent) runAttempt(ctx context.Context, job *v1alpha1.DiagnosticJob) {
 		plan: job.DeepCopy().Spec.Steps}
 	at.log = a.log.WithValues("job", at.key)
 	if err := at.begin(ctx); err != nil {
-		if !errors.Is(err, errNotOurs) && ctx.Err() == nil {
+		if !errors.Is(err, patch.ErrNotOurs) && ctx.Err() == nil {
 			at.log.Error(err, "Cannot start the job")
 		}
 		return
@@ -77,7 +78,7 @@ func (a *Agent) runAttempt(ctx context.Context, job *v1alpha1.DiagnosticJob) {
 	}
 	err = at.runSteps(ctx, sess)
 	sess.close() // before the final write: the controller hands the ECU on as soon as it sees it
-	if errors.Is(err, errNotOurs) {
+	if errors.Is(err, patch.ErrNotOurs) {
 		at.log.Info("Job left this attempt while it ran; stopped without writing a result")
 		return
 	}
@@ -95,7 +96,7 @@ func (at *attempt) begin(ctx context.Context) error {
 	return at.write(ctx, func(job *v1alpha1.DiagnosticJob) error {
 		st := &job.Status
 		if st.Phase != v1alpha1.JobScheduled || job.Spec.Suspend || !job.DeletionTimestamp.IsZero() {
-			return errNotOurs
+			return patch.ErrNotOurs
 		}
 		st.Phase, st.StartTime, st.CompletionTime = v1alpha1.JobRunning, &now, nil
 		st.Message = fmt.Sprintf("Connecting to ECU %s", st.ECU)
@@ -122,7 +123,7 @@ func (at *attempt) connect(ctx context.Context) (*session, error) {
 
 // runSteps runs the steps in order, writing each result as the next step starts. It returns
 // the error that ends the attempt early: the ECU became unreachable, or the job left this
-// attempt (errNotOurs).
+// attempt (patch.ErrNotOurs).
 func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 	skip := ""
 	for i := range at.plan {
@@ -135,7 +136,7 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 			continue
 		}
 		at.steps[i].Phase = v1alpha1.StepRunning
-		if err := at.write(ctx, at.progressMessage(step.Name)); errors.Is(err, errNotOurs) {
+		if err := at.write(ctx, at.progressMessage(step.Name)); errors.Is(err, patch.ErrNotOurs) {
 			return err
 		} else if err != nil && ctx.Err() == nil {
 			at.log.Error(err, "Cannot write the job progress; the final result will carry it", "step", step.Name)
@@ -228,7 +229,7 @@ func (at *attempt) end(ctx context.Context, runErr error) {
 		return nil
 	})
 	switch {
-	case errors.Is(err, errNotOurs):
+	case errors.Is(err, patch.ErrNotOurs):
 		at.log.Info("Job moved on before its result was written", "reason", reason)
 	case err != nil:
 		at.log.Error(err, "Cannot write the job result", "reason", reason)
@@ -274,12 +275,12 @@ func (at *attempt) outcome(cause, runErr error) (v1alpha1.JobPhase, string, stri
 
 // write patches this attempt's steps and progress plus what mutate sets, and the conditions that
 // follow from the phase (in the same write: they cost none of their own), with the
-// resourceVersion precondition; errNotOurs when the job left this attempt (deleted, suspended,
+// resourceVersion precondition; patch.ErrNotOurs when the job left this attempt (deleted, suspended,
 // bound elsewhere, finished by the controller).
 func (at *attempt) write(ctx context.Context, mutate func(*v1alpha1.DiagnosticJob) error) error {
-	return patchWithLock(ctx, at.a.client, at.a.reader, at.job, true, func(job *v1alpha1.DiagnosticJob) (bool, error) {
+	_, err := patch.Mutate(ctx, at.a.client, at.a.reader, at.job, patch.Options{Status: true}, func(job *v1alpha1.DiagnosticJob) (bool, error) {
 		if !at.owns(job) {
-			return false, errNotOurs
+			return false, patch.ErrNotOurs
 		}
 		if err := mutate(job); err != nil {
 			return false, err
@@ -289,6 +290,7 @@ func (at *attempt) write(ctx context.Context, mutate func(*v1alpha1.DiagnosticJo
 		job.Status.SetConditions(job.Generation, time.Now())
 		return true, nil
 	})
+	return err
 }
 
 // owns says whether job is still this attempt's to write: same object, bound to this agent,

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/patch"
 )
 
 // run is an attempt running in this process, as the job loop sees it.
@@ -105,7 +106,7 @@ func (a *Agent) release(ctx context.Context, job *v1alpha1.DiagnosticJob, cause 
 	if !controllerutil.ContainsFinalizer(job, v1alpha1.JobFinalizer) {
 		return nil
 	}
-	err := patchWithLock(ctx, a.client, a.reader, job, false, func(j *v1alpha1.DiagnosticJob) (bool, error) {
+	_, err := patch.Mutate(ctx, a.client, a.reader, job, patch.Options{}, func(j *v1alpha1.DiagnosticJob) (bool, error) {
 		return controllerutil.RemoveFinalizer(j, v1alpha1.JobFinalizer), nil
 	})
 	if apierrors.IsNotFound(err) {
@@ -124,8 +125,7 @@ func (a *Agent) release(ctx context.Context, job *v1alpha1.DiagnosticJob, cause 
 // orphans: a runner writes Running (with every step Pending) before its first step starts.
 func (a *Agent) endOrphan(ctx context.Context, job *v1alpha1.DiagnosticJob) error {
 	key := types.NamespacedName{Namespace: job.Namespace, Name: job.Name}
-	wrote := false
-	err := patchWithLock(ctx, a.client, a.reader, job, true, func(j *v1alpha1.DiagnosticJob) (bool, error) {
+	wrote, err := patch.Mutate(ctx, a.client, a.reader, job, patch.Options{Status: true}, func(j *v1alpha1.DiagnosticJob) (bool, error) {
 		st := &j.Status
 		if st.Phase != v1alpha1.JobRunning || st.Agent != a.opts.Name || st.Reason == v1alpha1.ReasonSuspended || j.Spec.Suspend ||
 			!j.DeletionTimestamp.IsZero() || a.runOf(key) != nil {
@@ -144,7 +144,6 @@ func (a *Agent) endOrphan(ctx context.Context, job *v1alpha1.DiagnosticJob) erro
 		st.Progress = progressOf(st.Steps)
 		st.Message = fmt.Sprintf("Agent %s restarted during the attempt; its steps are not run again on this connection", a.opts.Name)
 		st.SetConditions(j.Generation, now.Time)
-		wrote = true
 		return true, nil
 	})
 	if err == nil && wrote {

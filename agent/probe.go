@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/patch"
 	"github.com/ecufleet/ecufleet/pkg/doip"
 )
 
@@ -156,9 +157,9 @@ func (a *Agent) probeOnce(ctx context.Context, key types.NamespacedName, cfg pro
 	}
 	n := *failures
 	var changed *metav1.Condition
-	werr := patchWithLock(ctx, a.client, a.reader, ecu, true, func(e *v1alpha1.ECU) (bool, error) {
+	_, werr := patch.Mutate(ctx, a.client, a.reader, ecu, patch.Options{Status: true}, func(e *v1alpha1.ECU) (bool, error) {
 		if e.Status.Agent != a.opts.Name {
-			return false, errNotOurs
+			return false, patch.ErrNotOurs
 		}
 		now := metav1.Now()
 		e.Status.LastProbeTime = &now
@@ -180,7 +181,7 @@ func (a *Agent) probeOnce(ctx context.Context, key types.NamespacedName, cfg pro
 		meta.SetStatusCondition(&e.Status.Conditions, cond)
 		return true, nil
 	})
-	if werr != nil && ctx.Err() == nil && !apierrors.IsNotFound(werr) && !errors.Is(werr, errNotOurs) {
+	if werr != nil && ctx.Err() == nil && !apierrors.IsNotFound(werr) && !errors.Is(werr, patch.ErrNotOurs) {
 		a.log.Error(werr, "Cannot record the probe result", "ecu", key)
 	}
 	if werr == nil && changed != nil {

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/patch"
 )
 
 // labelsAnnotation lists the label keys the agent set from its flags, so that a restart with
@@ -42,7 +43,7 @@ func (a *Agent) register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("register DiagnosticAgent %s: %w", a.opts.Name, err)
 	}
-	err = patchWithLock(ctx, a.client, a.reader, agent, false, func(ag *v1alpha1.DiagnosticAgent) (bool, error) {
+	_, err = patch.Mutate(ctx, a.client, a.reader, agent, patch.Options{}, func(ag *v1alpha1.DiagnosticAgent) (bool, error) {
 		return a.applyIdentity(ag), nil
 	})
 	if err != nil {
@@ -117,7 +118,7 @@ func (a *Agent) writeStatus(ctx context.Context, r client.Reader, agent *v1alpha
 	}
 	running := int32(a.runningJobs())
 	discovered := a.discovered()
-	return patchWithLock(ctx, a.client, a.reader, agent, true, func(ag *v1alpha1.DiagnosticAgent) (bool, error) {
+	_, err = patch.Mutate(ctx, a.client, a.reader, agent, patch.Options{Status: true}, func(ag *v1alpha1.DiagnosticAgent) (bool, error) {
 		want := ag.Status.DeepCopy()
 		want.Version, want.RunningJobs, want.ECUs, want.Discovered = a.opts.Version, running, ecus, discovered
 		if equality.Semantic.DeepEqual(&ag.Status, want) {
@@ -126,6 +127,7 @@ func (a *Agent) writeStatus(ctx context.Context, r client.Reader, agent *v1alpha
 		ag.Status = *want
 		return true, nil
 	})
+	return err
 }
 
 // servedECUs lists "namespace/name" of the ECUs whose status.agent is this agent, sorted.
