@@ -39,24 +39,34 @@ const (
 	defaultActiveDeadline = 600 * time.Second
 )
 
-// attempt is one run of a job's steps by this agent. Its runner goroutine owns it.
+// attempt is one run of a job's steps by this agent. The job loop reads only its identity (key,
+// uid, ecu) and cancels it or waits for done; everything else belongs to its goroutine.
 type attempt struct {
-	a     *Agent
-	log   logr.Logger
-	key   types.NamespacedName
-	uid   types.UID
+	r      *jobRunner
+	log    logr.Logger
+	key    types.NamespacedName
+	uid    types.UID
+	ecu    types.NamespacedName // the ECU the job was scheduled on, kept off the prober's sockets
+	cancel context.CancelCauseFunc
+	done   chan struct{} // closed when the goroutine has closed its connection and returned
+
 	job   *v1alpha1.DiagnosticJob // the version last read or written
 	plan  []v1alpha1.Step         // the steps as they were when the attempt started
 	steps []v1alpha1.StepStatus   // this attempt's results, copied into every write
 	bytes int                     // request and response bytes held in steps, against statusByteBudget
 }
 
-// runAttempt runs the job's steps over one DoIP connection and writes the results; it is the
-// body of a runner goroutine.
-func (a *Agent) runAttempt(ctx context.Context, job *v1alpha1.DiagnosticJob) {
-	at := &attempt{a: a, key: types.NamespacedName{Namespace: job.Namespace, Name: job.Name}, uid: job.UID, job: job,
-		plan: job.DeepCopy().Spec.Steps}
-	at.log = a.log.WithValues("job", at.key)
+// newAttempt prepares an attempt of job (a copy the attempt owns); cancel ends its context.
+func newAttempt(r *jobRunner, job *v1alpha1.DiagnosticJob, cancel context.CancelCauseFunc) *attempt {
+	key := types.NamespacedName{Namespace: job.Namespace, Name: job.Name}
+	return &attempt{r: r, log: r.log.WithValues("job", key), key: key, uid: job.UID,
+		ecu: types.NamespacedName{Namespace: job.Namespace, Name: job.Status.ECU}, cancel: cancel, done: make(chan struct{}),
+		job: job, plan: job.DeepCopy().Spec.Steps}
+}
+
+// run runs the job's steps over one DoIP connection and writes the results; it is the body of
+// the attempt's goroutine.
+func (at *attempt) run(ctx context.Context) {
 	if err := at.begin(ctx); err != nil {
 		if !errors.Is(err, patch.ErrNotOurs) && ctx.Err() == nil {
 			at.log.Error(err, "Cannot start the job")
@@ -67,8 +77,8 @@ func (a *Agent) runAttempt(ctx context.Context, job *v1alpha1.DiagnosticJob) {
 	ctx, stop := context.WithDeadlineCause(ctx, deadline, errDeadline)
 	defer stop()
 	at.log.Info("Job started", "ecu", at.job.Status.ECU, "steps", len(at.steps), "deadline", deadline.UTC().Format(time.RFC3339))
-	at.a.event(at.job, false, "Started", "Run", fmt.Sprintf("Agent %s runs %d steps on ECU %s (attempt %d)",
-		at.a.opts.Name, len(at.steps), at.job.Status.ECU, at.job.Status.Attempts))
+	recordEvent(at.r.recorder, at.job, false, "Started", "Run", fmt.Sprintf("Agent %s runs %d steps on ECU %s (attempt %d)",
+		at.r.opts.Name, len(at.steps), at.job.Status.ECU, at.job.Status.Attempts))
 
 	sess, err := at.connect(ctx)
 	if err != nil {
@@ -108,13 +118,13 @@ func (at *attempt) begin(ctx context.Context) error {
 func (at *attempt) connect(ctx context.Context) (*session, error) {
 	ecu := &v1alpha1.ECU{}
 	key := types.NamespacedName{Namespace: at.key.Namespace, Name: at.job.Status.ECU}
-	if err := at.a.reader.Get(ctx, key, ecu); err != nil {
+	if err := at.r.reader.Get(ctx, key, ecu); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, &unreachableError{addr: "ECU " + key.String(), err: errors.New("the ECU object was deleted after the job was scheduled")}
 		}
 		return nil, &unreachableError{addr: "ECU " + key.String(), err: fmt.Errorf("read the ECU: %w", err)}
 	}
-	ep, err := endpointFor(ctx, at.a.reader, ecu)
+	ep, err := endpointFor(ctx, at.r.reader, ecu)
 	if err != nil {
 		return nil, &unreachableError{addr: "ECU " + key.String(), err: err}
 	}
@@ -149,7 +159,7 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 			o.err = fmt.Errorf("%w: %w", context.Cause(stepCtx), o.err)
 		}
 		cancel()
-		v := judge(step.Expect, o)
+		v := judgeStep(step.Expect, o)
 		at.record(i, o, v, time.Since(start))
 		var unreachable *unreachableError
 		switch {
@@ -183,7 +193,7 @@ func (at *attempt) skipFrom(i int, why string) {
 }
 
 // record stores one step's result, cutting large byte strings.
-func (at *attempt) record(i int, o outcome, v verdict, d time.Duration) {
+func (at *attempt) record(i int, o stepAnswer, v stepVerdict, d time.Duration) {
 	limit := maxResponseBytes
 	if at.bytes > statusByteBudget {
 		limit = maxMessageBytes
@@ -214,10 +224,10 @@ func (at *attempt) end(ctx context.Context, runErr error) {
 	// The attempt's context may have ended (deadline, suspend): the final write gets its own.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
 	defer cancel()
-	stopOnAgentStop := context.AfterFunc(at.a.baseCtx, cancel)
+	stopOnAgentStop := context.AfterFunc(at.r.base, cancel)
 	defer stopOnAgentStop()
 
-	phase, reason, msg := at.outcome(cause, runErr)
+	phase, reason, msg := at.jobOutcome(cause, runErr)
 	err := at.write(wctx, func(job *v1alpha1.DiagnosticJob) error {
 		st := &job.Status
 		if phase != "" {
@@ -235,13 +245,13 @@ func (at *attempt) end(ctx context.Context, runErr error) {
 		at.log.Error(err, "Cannot write the job result", "reason", reason)
 	default:
 		at.log.Info("Job attempt ended", "phase", phase, "reason", reason, "progress", at.progress())
-		at.a.event(at.job, phase != v1alpha1.JobSucceeded, reason, "Run", msg)
+		recordEvent(at.r.recorder, at.job, phase != v1alpha1.JobSucceeded, reason, "Run", msg)
 	}
 }
 
-// outcome decides the final phase, reason and message. An empty phase leaves the phase to the
+// jobOutcome decides the job's final phase, reason and message. An empty phase leaves the phase to the
 // controller (suspend).
-func (at *attempt) outcome(cause, runErr error) (v1alpha1.JobPhase, string, string) {
+func (at *attempt) jobOutcome(cause, runErr error) (v1alpha1.JobPhase, string, string) {
 	var unreachable *unreachableError
 	switch {
 	case errors.Is(cause, errJobSuspended):
@@ -278,7 +288,7 @@ func (at *attempt) outcome(cause, runErr error) (v1alpha1.JobPhase, string, stri
 // resourceVersion precondition; patch.ErrNotOurs when the job left this attempt (deleted, suspended,
 // bound elsewhere, finished by the controller).
 func (at *attempt) write(ctx context.Context, mutate func(*v1alpha1.DiagnosticJob) error) error {
-	_, err := patch.Mutate(ctx, at.a.client, at.a.reader, at.job, patch.Options{Status: true}, func(job *v1alpha1.DiagnosticJob) (bool, error) {
+	_, err := patch.Mutate(ctx, at.r.client, at.r.reader, at.job, patch.Options{Status: true}, func(job *v1alpha1.DiagnosticJob) (bool, error) {
 		if !at.owns(job) {
 			return false, patch.ErrNotOurs
 		}
@@ -296,7 +306,7 @@ func (at *attempt) write(ctx context.Context, mutate func(*v1alpha1.DiagnosticJo
 // owns says whether job is still this attempt's to write: same object, bound to this agent,
 // not finished by anyone.
 func (at *attempt) owns(job *v1alpha1.DiagnosticJob) bool {
-	return job.UID == at.uid && job.Status.Agent == at.a.opts.Name &&
+	return job.UID == at.uid && job.Status.Agent == at.r.opts.Name &&
 		(job.Status.Phase == v1alpha1.JobScheduled || job.Status.Phase == v1alpha1.JobRunning)
 }
 
