@@ -14,8 +14,8 @@ const eventSource = "ecufleet-agent"
 // eventNoteLimit keeps an Event's note under the API server's 1 kB limit.
 const eventNoteLimit = 1000
 
-// recordEvent records an Event on obj through rec, so that `kubectl describe` on a job or an ECU tells what the
-// agent saw there: an attempt's end, an unreachable ECU, a restart.
+// recordEvent records an Event on obj through rec, so that `kubectl describe` on a job or an
+// ECU tells what the agent saw there: an attempt's end, an unreachable ECU, a restart.
 func recordEvent(rec events.EventRecorder, obj runtime.Object, warning bool, reason, action, note string) {
 	kind := corev1.EventTypeNormal
 	if warning {
