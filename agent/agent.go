@@ -4,20 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/go-logr/logr"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -31,27 +27,17 @@ import (
 )
 
 // Agent is one node agent. Several can run in one process (the dev cluster and the tests do),
-// each with its own manager, caches and connections.
+// each with its own manager, caches and connections. It composes three parts, each with its own
+// state and lock: the job runner, the prober and the reporter.
 type Agent struct {
-	opts     Options
-	log      logr.Logger
-	mgr      manager.Manager
-	client   client.Client // reads from the agent's caches, writes to the API server
-	reader   client.Reader // reads from the API server: fresh state after a conflict, uncached kinds
-	recorder events.EventRecorder
-
+	opts    Options
+	log     logr.Logger
+	mgr     manager.Manager
 	started atomic.Bool
-	baseCtx context.Context // Run's context: every runner and prober derives from it
 
-	mu      sync.Mutex
-	runs    map[types.NamespacedName]*run     // attempts running in this process
-	waiting map[types.NamespacedName]struct{} // Scheduled jobs waiting for a free slot
-	probers map[types.NamespacedName]*prober  // probe loops of the ECUs this agent serves
-	found   map[string]v1alpha1.DiscoveredEntity
-	runWG   sync.WaitGroup // runners and probers, waited for when Run returns
-
-	jobWake    chan event.GenericEvent // jobs that waited for a free slot
-	statusWake chan event.GenericEvent // the agent's own status needs recomputing
+	jobs     *jobRunner // runs the attempts of the jobs bound to this agent
+	probes   *prober    // probes the ECUs this agent serves
+	reporter *reporter  // registration, Lease, discovery and the agent's status
 }
 
 // wakeBuffer is the capacity of the wake channels; a full channel drops the event, which is
@@ -91,20 +77,16 @@ func New(cfg *rest.Config, opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create the manager of agent %s: %w", opts.Name, err)
 	}
+	c, r, rec := mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder(eventSource)
+	statusWake := make(chan event.GenericEvent, wakeBuffer)
+	jobs := newJobRunner(c, r, rec, opts, opts.Logger, func() { wakeAgent(statusWake, opts.Name) })
 	a := &Agent{
-		opts:       opts,
-		log:        opts.Logger,
-		mgr:        mgr,
-		client:     mgr.GetClient(),
-		reader:     mgr.GetAPIReader(),
-		recorder:   mgr.GetEventRecorder(eventSource),
-		baseCtx:    context.Background(),
-		runs:       make(map[types.NamespacedName]*run),
-		waiting:    make(map[types.NamespacedName]struct{}),
-		probers:    make(map[types.NamespacedName]*prober),
-		found:      make(map[string]v1alpha1.DiscoveredEntity),
-		jobWake:    make(chan event.GenericEvent, wakeBuffer),
-		statusWake: make(chan event.GenericEvent, wakeBuffer),
+		opts:     opts,
+		log:      opts.Logger,
+		mgr:      mgr,
+		jobs:     jobs,
+		probes:   newProber(c, r, rec, opts, opts.Logger, jobs.holdsECU),
+		reporter: newReporter(c, r, opts, opts.Logger, statusWake, jobs.runningJobs, jobs.fence),
 	}
 	if err := a.setupControllers(); err != nil {
 		return nil, err
@@ -119,47 +101,33 @@ func (a *Agent) Run(ctx context.Context) error {
 	if !a.started.CompareAndSwap(false, true) {
 		return errors.New("agent Run called twice: create a new Agent with New to run it again")
 	}
-	a.baseCtx = ctx
-	if err := a.register(ctx); err != nil {
+	a.jobs.base, a.probes.base = ctx, ctx
+	if err := a.reporter.register(ctx); err != nil {
 		return err
 	}
-	if err := a.renewLease(ctx); err != nil {
+	if err := a.reporter.renewLease(ctx); err != nil {
 		return fmt.Errorf("first heartbeat of agent %s: %w", a.opts.Name, err)
 	}
 	a.log.Info("Agent registered", "leaseNamespace", a.opts.LeaseNamespace, "maxConcurrentJobs", a.opts.MaxConcurrentJobs)
-	if err := a.mgr.Add(manager.RunnableFunc(a.heartbeat)); err != nil {
+	if err := a.mgr.Add(manager.RunnableFunc(a.reporter.heartbeat)); err != nil {
 		return fmt.Errorf("add the heartbeat: %w", err)
 	}
 	if a.opts.DiscoverInterface != "" {
-		if err := a.mgr.Add(manager.RunnableFunc(a.discover)); err != nil {
+		if err := a.mgr.Add(manager.RunnableFunc(a.reporter.discover)); err != nil {
 			return fmt.Errorf("add discovery: %w", err)
 		}
 	}
 	err := a.mgr.Start(ctx)
-	a.stopAll()
-	a.runWG.Wait()
+	// Cancel every attempt and probe loop; their goroutines close the ECU connections.
+	a.jobs.stop()
+	a.probes.stop()
+	a.jobs.wait()
+	a.probes.wait()
 	a.log.Info("Agent stopped")
 	if err != nil {
 		return fmt.Errorf("agent %s: %w", a.opts.Name, err)
 	}
 	return nil
-}
-
-// stopAll cancels every attempt and probe loop; their goroutines close the ECU connections.
-func (a *Agent) stopAll() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, r := range a.runs {
-		r.cancel(errAgentStopping)
-	}
-	for _, p := range a.probers {
-		p.cancel()
-	}
-}
-
-// wakeStatus asks the status loop to recompute the agent's status.
-func (a *Agent) wakeStatus() {
-	wake(a.statusWake, &v1alpha1.DiagnosticAgent{ObjectMeta: metav1.ObjectMeta{Name: a.opts.Name}})
 }
 
 // wake sends a generic event without blocking: a full channel means a wake-up is pending anyway.

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/patch"
 	"github.com/ecufleet/ecufleet/pkg/uds"
 )
 
@@ -38,26 +39,36 @@ const (
 	defaultActiveDeadline = 600 * time.Second
 )
 
-// attempt is one run of a job's steps by this agent. Its runner goroutine owns it.
+// attempt is one run of a job's steps by this agent. The job loop reads only its identity (key,
+// uid, ecu) and cancels it or waits for done; everything else belongs to its goroutine.
 type attempt struct {
-	a     *Agent
-	log   logr.Logger
-	key   types.NamespacedName
-	uid   types.UID
+	r      *jobRunner
+	log    logr.Logger
+	key    types.NamespacedName
+	uid    types.UID
+	ecu    types.NamespacedName // the ECU the job was scheduled on, kept off the prober's sockets
+	cancel context.CancelCauseFunc
+	done   chan struct{} // closed when the goroutine has closed its connection and returned
+
 	job   *v1alpha1.DiagnosticJob // the version last read or written
 	plan  []v1alpha1.Step         // the steps as they were when the attempt started
 	steps []v1alpha1.StepStatus   // this attempt's results, copied into every write
 	bytes int                     // request and response bytes held in steps, against statusByteBudget
 }
 
-// runAttempt runs the job's steps over one DoIP connection and writes the results; it is the
-// body of a runner goroutine.
-func (a *Agent) runAttempt(ctx context.Context, job *v1alpha1.DiagnosticJob) {
-	at := &attempt{a: a, key: types.NamespacedName{Namespace: job.Namespace, Name: job.Name}, uid: job.UID, job: job,
-		plan: job.DeepCopy().Spec.Steps}
-	at.log = a.log.WithValues("job", at.key)
+// newAttempt prepares an attempt of job (a copy the attempt owns); cancel ends its context.
+func newAttempt(r *jobRunner, job *v1alpha1.DiagnosticJob, cancel context.CancelCauseFunc) *attempt {
+	key := types.NamespacedName{Namespace: job.Namespace, Name: job.Name}
+	return &attempt{r: r, log: r.log.WithValues("job", key), key: key, uid: job.UID,
+		ecu: types.NamespacedName{Namespace: job.Namespace, Name: job.Status.ECU}, cancel: cancel, done: make(chan struct{}),
+		job: job, plan: job.DeepCopy().Spec.Steps}
+}
+
+// run runs the job's steps over one DoIP connection and writes the results; it is the body of
+// the attempt's goroutine.
+func (at *attempt) run(ctx context.Context) {
 	if err := at.begin(ctx); err != nil {
-		if !errors.Is(err, errNotOurs) && ctx.Err() == nil {
+		if !errors.Is(err, patch.ErrNotOurs) && ctx.Err() == nil {
 			at.log.Error(err, "Cannot start the job")
 		}
 		return
@@ -66,8 +77,8 @@ func (a *Agent) runAttempt(ctx context.Context, job *v1alpha1.DiagnosticJob) {
 	ctx, stop := context.WithDeadlineCause(ctx, deadline, errDeadline)
 	defer stop()
 	at.log.Info("Job started", "ecu", at.job.Status.ECU, "steps", len(at.steps), "deadline", deadline.UTC().Format(time.RFC3339))
-	at.a.event(at.job, false, "Started", "Run", fmt.Sprintf("Agent %s runs %d steps on ECU %s (attempt %d)",
-		at.a.opts.Name, len(at.steps), at.job.Status.ECU, at.job.Status.Attempts))
+	recordEvent(at.r.recorder, at.job, false, "Started", "Run", fmt.Sprintf("Agent %s runs %d steps on ECU %s (attempt %d)",
+		at.r.opts.Name, len(at.steps), at.job.Status.ECU, at.job.Status.Attempts))
 
 	sess, err := at.connect(ctx)
 	if err != nil {
@@ -77,7 +88,7 @@ func (a *Agent) runAttempt(ctx context.Context, job *v1alpha1.DiagnosticJob) {
 	}
 	err = at.runSteps(ctx, sess)
 	sess.close() // before the final write: the controller hands the ECU on as soon as it sees it
-	if errors.Is(err, errNotOurs) {
+	if errors.Is(err, patch.ErrNotOurs) {
 		at.log.Info("Job left this attempt while it ran; stopped without writing a result")
 		return
 	}
@@ -95,7 +106,7 @@ func (at *attempt) begin(ctx context.Context) error {
 	return at.write(ctx, func(job *v1alpha1.DiagnosticJob) error {
 		st := &job.Status
 		if st.Phase != v1alpha1.JobScheduled || job.Spec.Suspend || !job.DeletionTimestamp.IsZero() {
-			return errNotOurs
+			return patch.ErrNotOurs
 		}
 		st.Phase, st.StartTime, st.CompletionTime = v1alpha1.JobRunning, &now, nil
 		st.Message = fmt.Sprintf("Connecting to ECU %s", st.ECU)
@@ -107,13 +118,13 @@ func (at *attempt) begin(ctx context.Context) error {
 func (at *attempt) connect(ctx context.Context) (*session, error) {
 	ecu := &v1alpha1.ECU{}
 	key := types.NamespacedName{Namespace: at.key.Namespace, Name: at.job.Status.ECU}
-	if err := at.a.reader.Get(ctx, key, ecu); err != nil {
+	if err := at.r.reader.Get(ctx, key, ecu); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, &unreachableError{addr: "ECU " + key.String(), err: errors.New("the ECU object was deleted after the job was scheduled")}
 		}
 		return nil, &unreachableError{addr: "ECU " + key.String(), err: fmt.Errorf("read the ECU: %w", err)}
 	}
-	ep, err := endpointFor(ctx, at.a.reader, ecu)
+	ep, err := endpointFor(ctx, at.r.reader, ecu)
 	if err != nil {
 		return nil, &unreachableError{addr: "ECU " + key.String(), err: err}
 	}
@@ -122,7 +133,7 @@ func (at *attempt) connect(ctx context.Context) (*session, error) {
 
 // runSteps runs the steps in order, writing each result as the next step starts. It returns
 // the error that ends the attempt early: the ECU became unreachable, or the job left this
-// attempt (errNotOurs).
+// attempt (patch.ErrNotOurs).
 func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 	skip := ""
 	for i := range at.plan {
@@ -135,7 +146,7 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 			continue
 		}
 		at.steps[i].Phase = v1alpha1.StepRunning
-		if err := at.write(ctx, at.progressMessage(step.Name)); errors.Is(err, errNotOurs) {
+		if err := at.write(ctx, at.progressMessage(step.Name)); errors.Is(err, patch.ErrNotOurs) {
 			return err
 		} else if err != nil && ctx.Err() == nil {
 			at.log.Error(err, "Cannot write the job progress; the final result will carry it", "step", step.Name)
@@ -148,7 +159,7 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 			o.err = fmt.Errorf("%w: %w", context.Cause(stepCtx), o.err)
 		}
 		cancel()
-		v := judge(step.Expect, o)
+		v := judgeStep(step.Expect, o)
 		at.record(i, o, v, time.Since(start))
 		var unreachable *unreachableError
 		switch {
@@ -182,7 +193,7 @@ func (at *attempt) skipFrom(i int, why string) {
 }
 
 // record stores one step's result, cutting large byte strings.
-func (at *attempt) record(i int, o outcome, v verdict, d time.Duration) {
+func (at *attempt) record(i int, o stepAnswer, v stepVerdict, d time.Duration) {
 	limit := maxResponseBytes
 	if at.bytes > statusByteBudget {
 		limit = maxMessageBytes
@@ -213,10 +224,10 @@ func (at *attempt) end(ctx context.Context, runErr error) {
 	// The attempt's context may have ended (deadline, suspend): the final write gets its own.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
 	defer cancel()
-	stopOnAgentStop := context.AfterFunc(at.a.baseCtx, cancel)
+	stopOnAgentStop := context.AfterFunc(at.r.base, cancel)
 	defer stopOnAgentStop()
 
-	phase, reason, msg := at.outcome(cause, runErr)
+	phase, reason, msg := at.jobOutcome(cause, runErr)
 	err := at.write(wctx, func(job *v1alpha1.DiagnosticJob) error {
 		st := &job.Status
 		if phase != "" {
@@ -228,19 +239,19 @@ func (at *attempt) end(ctx context.Context, runErr error) {
 		return nil
 	})
 	switch {
-	case errors.Is(err, errNotOurs):
+	case errors.Is(err, patch.ErrNotOurs):
 		at.log.Info("Job moved on before its result was written", "reason", reason)
 	case err != nil:
 		at.log.Error(err, "Cannot write the job result", "reason", reason)
 	default:
 		at.log.Info("Job attempt ended", "phase", phase, "reason", reason, "progress", at.progress())
-		at.a.event(at.job, phase != v1alpha1.JobSucceeded, reason, "Run", msg)
+		recordEvent(at.r.recorder, at.job, phase != v1alpha1.JobSucceeded, reason, "Run", msg)
 	}
 }
 
-// outcome decides the final phase, reason and message. An empty phase leaves the phase to the
+// jobOutcome decides the job's final phase, reason and message. An empty phase leaves the phase to the
 // controller (suspend).
-func (at *attempt) outcome(cause, runErr error) (v1alpha1.JobPhase, string, string) {
+func (at *attempt) jobOutcome(cause, runErr error) (v1alpha1.JobPhase, string, string) {
 	var unreachable *unreachableError
 	switch {
 	case errors.Is(cause, errJobSuspended):
@@ -274,12 +285,12 @@ func (at *attempt) outcome(cause, runErr error) (v1alpha1.JobPhase, string, stri
 
 // write patches this attempt's steps and progress plus what mutate sets, and the conditions that
 // follow from the phase (in the same write: they cost none of their own), with the
-// resourceVersion precondition; errNotOurs when the job left this attempt (deleted, suspended,
+// resourceVersion precondition; patch.ErrNotOurs when the job left this attempt (deleted, suspended,
 // bound elsewhere, finished by the controller).
 func (at *attempt) write(ctx context.Context, mutate func(*v1alpha1.DiagnosticJob) error) error {
-	return patchWithLock(ctx, at.a.client, at.a.reader, at.job, true, func(job *v1alpha1.DiagnosticJob) (bool, error) {
+	_, err := patch.Mutate(ctx, at.r.client, at.r.reader, at.job, patch.Options{Status: true}, func(job *v1alpha1.DiagnosticJob) (bool, error) {
 		if !at.owns(job) {
-			return false, errNotOurs
+			return false, patch.ErrNotOurs
 		}
 		if err := mutate(job); err != nil {
 			return false, err
@@ -289,12 +300,13 @@ func (at *attempt) write(ctx context.Context, mutate func(*v1alpha1.DiagnosticJo
 		job.Status.SetConditions(job.Generation, time.Now())
 		return true, nil
 	})
+	return err
 }
 
 // owns says whether job is still this attempt's to write: same object, bound to this agent,
 // not finished by anyone.
 func (at *attempt) owns(job *v1alpha1.DiagnosticJob) bool {
-	return job.UID == at.uid && job.Status.Agent == at.a.opts.Name &&
+	return job.UID == at.uid && job.Status.Agent == at.r.opts.Name &&
 		(job.Status.Phase == v1alpha1.JobScheduled || job.Status.Phase == v1alpha1.JobRunning)
 }
 

@@ -52,7 +52,7 @@ func BenchmarkStep(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		o := perform(ctx, s, step)
-		v := judge(step.Expect, o)
+		v := judgeStep(step.Expect, o)
 		at.record(0, o, v, 0)
 		if !v.passed {
 			b.Fatal(v.message)

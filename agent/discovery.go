@@ -25,7 +25,7 @@ const (
 
 // discover broadcasts a vehicle identification request on the configured interface every
 // DiscoverInterval and keeps what answered for status.discovered. It runs until ctx ends.
-func (a *Agent) discover(ctx context.Context) error {
+func (rp *reporter) discover(ctx context.Context) error {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	lastErr := ""
@@ -35,34 +35,34 @@ func (a *Agent) discover(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		if err := a.discoverOnce(ctx); err != nil && ctx.Err() == nil {
+		if err := rp.discoverOnce(ctx); err != nil && ctx.Err() == nil {
 			if err.Error() != lastErr { // a missing interface would otherwise log every round
-				a.log.Error(err, "Discovery failed", "interface", a.opts.DiscoverInterface)
+				rp.log.Error(err, "Discovery failed", "interface", rp.opts.DiscoverInterface)
 			}
 			lastErr = err.Error()
 		} else {
 			lastErr = ""
 		}
-		t.Reset(a.opts.DiscoverInterval)
+		t.Reset(rp.opts.DiscoverInterval)
 	}
 }
 
 // discoverOnce runs one discovery round and ages out entities that stopped answering.
-func (a *Agent) discoverOnce(ctx context.Context) error {
-	local, broadcast, err := interfaceBroadcast(a.opts.DiscoverInterface)
+func (rp *reporter) discoverOnce(ctx context.Context) error {
+	local, broadcast, err := interfaceBroadcast(rp.opts.DiscoverInterface)
 	if err != nil {
 		return err
 	}
 	c := doip.Client{LocalAddr: local.String(), ProtocolVersion: doip.VersionDefault}
-	wait := min(discoverWait, a.opts.DiscoverInterval)
+	wait := min(discoverWait, rp.opts.DiscoverInterval)
 	dctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	found, err := c.Discover(dctx, net.JoinHostPort(broadcast.String(), strconv.Itoa(doip.Port)), doip.IdentifyQuery{})
 	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("discover on %s (%s): %w", a.opts.DiscoverInterface, broadcast, err)
+		return fmt.Errorf("discover on %s (%s): %w", rp.opts.DiscoverInterface, broadcast, err)
 	}
 	now := metav1.Now()
-	a.mu.Lock()
+	rp.mu.Lock()
 	for _, f := range found {
 		addr := f.From.String()
 		if ua, ok := f.From.(*net.UDPAddr); ok {
@@ -70,33 +70,33 @@ func (a *Agent) discoverOnce(ctx context.Context) error {
 		}
 		e := v1alpha1.DiscoveredEntity{Address: addr, LogicalAddress: int32(f.LogicalAddress),
 			VIN: vinText(f.VIN), EID: macText(f.EID), GID: macText(f.GID), LastSeen: now}
-		a.found[discoveredKey(e)] = e
+		rp.found[discoveredKey(e)] = e
 	}
-	a.ageOutLocked(now.Time)
-	a.mu.Unlock()
-	a.wakeStatus()
+	rp.ageOutLocked(now.Time)
+	rp.mu.Unlock()
+	rp.wakeStatus()
 	return nil
 }
 
-// ageOutLocked forgets entities silent for discoverAgeOut rounds; a.mu is held.
-func (a *Agent) ageOutLocked(now time.Time) {
-	for k, e := range a.found {
-		if now.Sub(e.LastSeen.Time) > discoverAgeOut*a.opts.DiscoverInterval {
-			delete(a.found, k)
+// ageOutLocked forgets entities silent for discoverAgeOut rounds; rp.mu is held.
+func (rp *reporter) ageOutLocked(now time.Time) {
+	for k, e := range rp.found {
+		if now.Sub(e.LastSeen.Time) > discoverAgeOut*rp.opts.DiscoverInterval {
+			delete(rp.found, k)
 		}
 	}
 }
 
 // discovered lists the entities found, sorted by address and logical address.
-func (a *Agent) discovered() []v1alpha1.DiscoveredEntity {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.opts.DiscoverInterface == "" {
+func (rp *reporter) discovered() []v1alpha1.DiscoveredEntity {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	if rp.opts.DiscoverInterface == "" {
 		return nil
 	}
-	a.ageOutLocked(time.Now())
-	out := make([]v1alpha1.DiscoveredEntity, 0, len(a.found))
-	for _, e := range a.found {
+	rp.ageOutLocked(time.Now())
+	out := make([]v1alpha1.DiscoveredEntity, 0, len(rp.found))
+	for _, e := range rp.found {
 		out = append(out, e)
 	}
 	slices.SortFunc(out, func(x, y v1alpha1.DiscoveredEntity) int { return strings.Compare(discoveredKey(x), discoveredKey(y)) })
@@ -105,11 +105,11 @@ func (a *Agent) discovered() []v1alpha1.DiscoveredEntity {
 
 // seedDiscovered keeps what an earlier run of the agent found, so a restart does not empty the
 // list until those entities age out.
-func (a *Agent) seedDiscovered(prev []v1alpha1.DiscoveredEntity) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+func (rp *reporter) seedDiscovered(prev []v1alpha1.DiscoveredEntity) {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
 	for _, e := range prev {
-		a.found[discoveredKey(e)] = e
+		rp.found[discoveredKey(e)] = e
 	}
 }
 

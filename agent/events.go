@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
 )
 
 // eventSource names the agent in the Events it records, next to the controller's.
@@ -13,9 +14,9 @@ const eventSource = "ecufleet-agent"
 // eventNoteLimit keeps an Event's note under the API server's 1 kB limit.
 const eventNoteLimit = 1000
 
-// event records an Event on obj, so that `kubectl describe` on a job or an ECU tells what the
-// agent saw there: an attempt's end, an unreachable ECU, a restart.
-func (a *Agent) event(obj runtime.Object, warning bool, reason, action, note string) {
+// recordEvent records an Event on obj through rec, so that `kubectl describe` on a job or an
+// ECU tells what the agent saw there: an attempt's end, an unreachable ECU, a restart.
+func recordEvent(rec events.EventRecorder, obj runtime.Object, warning bool, reason, action, note string) {
 	kind := corev1.EventTypeNormal
 	if warning {
 		kind = corev1.EventTypeWarning
@@ -23,5 +24,5 @@ func (a *Agent) event(obj runtime.Object, warning bool, reason, action, note str
 	if len(note) > eventNoteLimit {
 		note = strings.ToValidUTF8(note[:eventNoteLimit], "") + "..."
 	}
-	a.recorder.Eventf(obj, nil, kind, reason, action, "%s", note)
+	rec.Eventf(obj, nil, kind, reason, action, "%s", note)
 }

@@ -16,10 +16,10 @@ import (
 // until the controller may already consider the agent lost, it cancels the running attempts:
 // the controller will hand their ECUs to other agents, and two testers must never talk to one
 // ECU at once.
-func (a *Agent) heartbeat(ctx context.Context) error {
+func (rp *reporter) heartbeat(ctx context.Context) error {
 	lastOK := time.Now()
 	fenced := false
-	t := time.NewTicker(a.opts.RenewInterval)
+	t := time.NewTicker(rp.opts.RenewInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -27,52 +27,43 @@ func (a *Agent) heartbeat(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		rctx, cancel := context.WithTimeout(ctx, a.opts.RenewInterval)
-		err := a.renewLease(rctx)
+		rctx, cancel := context.WithTimeout(ctx, rp.opts.RenewInterval)
+		err := rp.renewLease(rctx)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err == nil:
 			if fenced {
-				a.log.Info("Lease renewed again")
+				rp.log.Info("Lease renewed again")
 			}
 			lastOK, fenced = time.Now(), false
 		default:
 			late := time.Since(lastOK)
-			a.log.Error(err, "Cannot renew the Lease", "sinceLastRenewal", late.Round(time.Millisecond).String())
-			if !fenced && late+a.opts.RenewInterval >= a.opts.LeaseDuration {
-				a.log.Info("Lease about to expire: cancelling running jobs", "leaseDuration", a.opts.LeaseDuration)
-				a.fence()
+			rp.log.Error(err, "Cannot renew the Lease", "sinceLastRenewal", late.Round(time.Millisecond).String())
+			if !fenced && late+rp.opts.RenewInterval >= rp.opts.LeaseDuration {
+				rp.log.Info("Lease about to expire: cancelling running jobs", "leaseDuration", rp.opts.LeaseDuration)
+				rp.fenceJobs()
 				fenced = true
 			}
 		}
 	}
 }
 
-// fence cancels every running attempt because the Lease may have expired.
-func (a *Agent) fence() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, r := range a.runs {
-		r.cancel(errLeaseLost)
-	}
-}
-
 // renewLease creates or renews the agent's Lease: holder and name are the agent's name.
-func (a *Agent) renewLease(ctx context.Context) error {
-	key := types.NamespacedName{Namespace: a.opts.LeaseNamespace, Name: a.opts.Name}
+func (rp *reporter) renewLease(ctx context.Context) error {
+	key := types.NamespacedName{Namespace: rp.opts.LeaseNamespace, Name: rp.opts.Name}
 	now := metav1.NowMicro()
-	seconds := int32(a.opts.LeaseDuration.Round(time.Second) / time.Second)
+	seconds := int32(rp.opts.LeaseDuration.Round(time.Second) / time.Second)
 	lease := &coordinationv1.Lease{}
-	err := a.reader.Get(ctx, key, lease)
+	err := rp.reader.Get(ctx, key, lease)
 	if apierrors.IsNotFound(err) {
 		lease = &coordinationv1.Lease{
 			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
-			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(a.opts.Name), LeaseDurationSeconds: &seconds,
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(rp.opts.Name), LeaseDurationSeconds: &seconds,
 				AcquireTime: &now, RenewTime: &now},
 		}
-		if err = a.client.Create(ctx, lease); err != nil {
+		if err = rp.client.Create(ctx, lease); err != nil {
 			return fmt.Errorf("create Lease %s: %w", key, err)
 		}
 		return nil
@@ -80,14 +71,14 @@ func (a *Agent) renewLease(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read Lease %s: %w", key, err)
 	}
-	if ptr.Deref(lease.Spec.HolderIdentity, "") != a.opts.Name {
-		lease.Spec.HolderIdentity = ptr.To(a.opts.Name)
+	if ptr.Deref(lease.Spec.HolderIdentity, "") != rp.opts.Name {
+		lease.Spec.HolderIdentity = ptr.To(rp.opts.Name)
 		lease.Spec.AcquireTime = &now
 		lease.Spec.LeaseTransitions = ptr.To(ptr.Deref(lease.Spec.LeaseTransitions, 0) + 1)
 	}
 	lease.Spec.LeaseDurationSeconds = &seconds
 	lease.Spec.RenewTime = &now
-	if err := a.client.Update(ctx, lease); err != nil {
+	if err := rp.client.Update(ctx, lease); err != nil {
 		return fmt.Errorf("renew Lease %s: %w", key, err)
 	}
 	return nil

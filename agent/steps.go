@@ -17,7 +17,7 @@ import (
 const reconnectedNote = "reconnected: the ECU had dropped the connection"
 
 // perform runs one step's action on the session and reports what came back.
-func perform(ctx context.Context, s *session, step *v1alpha1.Step) outcome {
+func perform(ctx context.Context, s *session, step *v1alpha1.Step) stepAnswer {
 	switch {
 	case step.EntityStatus != nil:
 		return s.entityStatus(ctx)
@@ -38,11 +38,11 @@ func perform(ctx context.Context, s *session, step *v1alpha1.Step) outcome {
 		if step.Reconnect.CloseDelay != nil {
 			delay = step.Reconnect.CloseDelay.Duration
 		}
-		return outcome{err: s.reconnect(ctx, delay)}
+		return stepAnswer{err: s.reconnect(ctx, delay)}
 	case step.Delay != nil:
-		return outcome{err: ctxtime.Sleep(ctx, step.Delay.Duration.Duration)}
+		return stepAnswer{err: ctxtime.Sleep(ctx, step.Delay.Duration.Duration)}
 	}
-	return outcome{err: errors.New("the step has no action: set exactly one of entityStatus, aliveCheck, powerMode, " +
+	return stepAnswer{err: errors.New("the step has no action: set exactly one of entityStatus, aliveCheck, powerMode, " +
 		"vehicleIdentification, routingActivation, diagnostic, uds, reconnect or delay")}
 }
 
@@ -66,21 +66,21 @@ func stepTimeout(step *v1alpha1.Step) time.Duration {
 // defaultStepTimeout bounds a step that sets no timeout.
 const defaultStepTimeout = 10 * time.Second
 
-// doipOutcome records a DoIP control exchange: the request and answer frames as they were on the wire.
-func (s *session) doipOutcome(req, resp doip.Message, err error) outcome {
-	o := outcome{kind: answerDoIP, request: doip.Marshal(s.ep.client.ProtocolVersion, req), err: err}
+// doipAnswer records a DoIP control exchange: the request and answer frames as they were on the wire.
+func (s *session) doipAnswer(req, resp doip.Message, err error) stepAnswer {
+	o := stepAnswer{kind: answerDoIP, request: doip.Marshal(s.ep.client.ProtocolVersion, req), err: err}
 	if resp != nil {
 		o.response = doip.Marshal(s.ep.client.ProtocolVersion, resp)
 	}
 	return o
 }
 
-func (s *session) entityStatus(ctx context.Context) outcome {
+func (s *session) entityStatus(ctx context.Context) stepAnswer {
 	resp, err := s.ep.client.EntityStatus(ctx, s.ep.udpAddr)
 	if err != nil {
-		return s.doipOutcome(&doip.EntityStatusRequest{}, nil, err)
+		return s.doipAnswer(&doip.EntityStatusRequest{}, nil, err)
 	}
-	o := s.doipOutcome(&doip.EntityStatusRequest{}, resp, nil)
+	o := s.doipAnswer(&doip.EntityStatusRequest{}, resp, nil)
 	info := entityInfo(resp)
 	o.value = fmt.Sprintf("nodeType=%s maxSockets=%d openSockets=%d", info.NodeType, info.MaxSockets, info.OpenSockets)
 	if resp.HasMaxDataSize {
@@ -89,23 +89,23 @@ func (s *session) entityStatus(ctx context.Context) outcome {
 	return o
 }
 
-func (s *session) powerMode(ctx context.Context) outcome {
+func (s *session) powerMode(ctx context.Context) stepAnswer {
 	resp, err := s.ep.client.PowerMode(ctx, s.ep.udpAddr)
 	if err != nil {
-		return s.doipOutcome(&doip.PowerModeRequest{}, nil, err)
+		return s.doipAnswer(&doip.PowerModeRequest{}, nil, err)
 	}
-	o := s.doipOutcome(&doip.PowerModeRequest{}, resp, nil)
+	o := s.doipAnswer(&doip.PowerModeRequest{}, resp, nil)
 	o.value = powerModeName(resp.Mode)
 	return o
 }
 
-func (s *session) vehicleIdentification(ctx context.Context, a *v1alpha1.VehicleIdentificationAction) outcome {
+func (s *session) vehicleIdentification(ctx context.Context, a *v1alpha1.VehicleIdentificationAction) stepAnswer {
 	var q doip.IdentifyQuery
 	switch {
 	case a.VIN != "":
 		var vin [17]byte
 		if len(a.VIN) != len(vin) {
-			return outcome{kind: answerDoIP, err: fmt.Errorf("vehicleIdentification.vin %q must be exactly 17 characters", a.VIN)}
+			return stepAnswer{kind: answerDoIP, err: fmt.Errorf("vehicleIdentification.vin %q must be exactly 17 characters", a.VIN)}
 		}
 		copy(vin[:], a.VIN)
 		q.VIN = &vin
@@ -116,7 +116,7 @@ func (s *session) vehicleIdentification(ctx context.Context, a *v1alpha1.Vehicle
 			err = fmt.Errorf("it holds %d bytes", len(b))
 		}
 		if err != nil {
-			return outcome{kind: answerDoIP, err: fmt.Errorf("vehicleIdentification.eid must be exactly 6 bytes: %w", err)}
+			return stepAnswer{kind: answerDoIP, err: fmt.Errorf("vehicleIdentification.eid must be exactly 6 bytes: %w", err)}
 		}
 		copy(eid[:], b)
 		q.EID = &eid
@@ -124,9 +124,9 @@ func (s *session) vehicleIdentification(ctx context.Context, a *v1alpha1.Vehicle
 	req := identifyRequest(q)
 	resp, err := s.ep.client.Identify(ctx, s.ep.udpAddr, q)
 	if err != nil {
-		return s.doipOutcome(req, nil, err)
+		return s.doipAnswer(req, nil, err)
 	}
-	o := s.doipOutcome(req, resp, nil)
+	o := s.doipAnswer(req, resp, nil)
 	o.value = vinText(resp.VIN)
 	o.note = fmt.Sprintf("logical address 0x%04X, EID %s, GID %s", resp.LogicalAddress, macText(resp.EID), macText(resp.GID))
 	return o
@@ -143,18 +143,18 @@ func identifyRequest(q doip.IdentifyQuery) doip.Message {
 	return &doip.VehicleIdentificationRequest{}
 }
 
-func (s *session) aliveCheck(ctx context.Context) outcome {
+func (s *session) aliveCheck(ctx context.Context) stepAnswer {
 	var resp *doip.AliveCheckResponse
 	reconnected, err := s.control(ctx, func(c *doip.Conn) (err error) {
 		resp, err = c.AliveCheck(ctx)
 		return err
 	})
-	var o outcome
+	var o stepAnswer
 	if resp != nil {
-		o = s.doipOutcome(&doip.AliveCheckRequest{}, resp, err)
+		o = s.doipAnswer(&doip.AliveCheckRequest{}, resp, err)
 		o.value = fmt.Sprintf("0x%04X", resp.SourceAddress)
 	} else {
-		o = s.doipOutcome(&doip.AliveCheckRequest{}, nil, err)
+		o = s.doipAnswer(&doip.AliveCheckRequest{}, nil, err)
 	}
 	if reconnected {
 		o.note = reconnectedNote
@@ -162,7 +162,7 @@ func (s *session) aliveCheck(ctx context.Context) outcome {
 	return o
 }
 
-func (s *session) routingActivation(ctx context.Context, a *v1alpha1.RoutingActivationAction) outcome {
+func (s *session) routingActivation(ctx context.Context, a *v1alpha1.RoutingActivationAction) stepAnswer {
 	var oem []byte
 	if a.OEMData != "" {
 		b, err := a.OEMData.Bytes()
@@ -170,7 +170,7 @@ func (s *session) routingActivation(ctx context.Context, a *v1alpha1.RoutingActi
 			err = fmt.Errorf("it holds %d bytes", len(b))
 		}
 		if err != nil {
-			return outcome{kind: answerDoIP, err: fmt.Errorf("routingActivation.oemData must be exactly 4 bytes: %w", err)}
+			return stepAnswer{kind: answerDoIP, err: fmt.Errorf("routingActivation.oemData must be exactly 4 bytes: %w", err)}
 		}
 		oem = b
 	}
@@ -184,13 +184,13 @@ func (s *session) routingActivation(ctx context.Context, a *v1alpha1.RoutingActi
 	if errors.As(err, &denied) {
 		err = nil // a denial is an answer: the expectation decides whether it was wanted
 	}
-	var o outcome
+	var o stepAnswer
 	if resp != nil {
-		o = s.doipOutcome(req, resp, err)
+		o = s.doipAnswer(req, resp, err)
 		o.value = resp.Code.String()
 		o.negative = resp.Code != doip.ActivationSuccess && resp.Code != doip.ActivationConfirmationRequired
 	} else {
-		o = s.doipOutcome(req, nil, err)
+		o = s.doipAnswer(req, nil, err)
 	}
 	if reconnected {
 		o.note = reconnectedNote
@@ -198,13 +198,13 @@ func (s *session) routingActivation(ctx context.Context, a *v1alpha1.RoutingActi
 	return o
 }
 
-func (s *session) diagnostic(ctx context.Context, a *v1alpha1.DiagnosticAction) outcome {
+func (s *session) diagnostic(ctx context.Context, a *v1alpha1.DiagnosticAction) stepAnswer {
 	req, err := a.Request.Bytes()
 	if err == nil && len(req) == 0 {
 		err = errors.New("it is empty")
 	}
 	if err != nil {
-		return outcome{kind: answerUDS, err: fmt.Errorf("diagnostic.request: %w", err)}
+		return stepAnswer{kind: answerUDS, err: fmt.Errorf("diagnostic.request: %w", err)}
 	}
 	target := s.target
 	if a.TargetAddress != nil {
@@ -213,10 +213,10 @@ func (s *session) diagnostic(ctx context.Context, a *v1alpha1.DiagnosticAction) 
 	return s.exchange(ctx, target, req)
 }
 
-// exchange sends one UDS request and turns the answer into an outcome with its decoded value.
-func (s *session) exchange(ctx context.Context, target uint16, req []byte) outcome {
+// exchange sends one UDS request and records the answer with its decoded value.
+func (s *session) exchange(ctx context.Context, target uint16, req []byte) stepAnswer {
 	resp, reconnected, err := s.request(ctx, target, req)
-	o := outcome{kind: answerUDS, request: req, response: resp}
+	o := stepAnswer{kind: answerUDS, request: req, response: resp}
 	if reconnected {
 		o.note = reconnectedNote
 	}
@@ -239,13 +239,13 @@ func (s *session) exchange(ctx context.Context, target uint16, req []byte) outco
 }
 
 // udsStep builds the request of a typed UDS action and sends it to the ECU.
-func (s *session) udsStep(ctx context.Context, a *v1alpha1.UDSAction) outcome {
+func (s *session) udsStep(ctx context.Context, a *v1alpha1.UDSAction) stepAnswer {
 	if a.SecurityAccess != nil {
 		return s.securityAccess(ctx, a.SecurityAccess)
 	}
 	req, err := udsRequest(a)
 	if err != nil {
-		return outcome{kind: answerUDS, err: err}
+		return stepAnswer{kind: answerUDS, err: err}
 	}
 	return s.exchange(ctx, s.target, req)
 }
@@ -300,15 +300,15 @@ func udsRequest(a *v1alpha1.UDSAction) ([]byte, error) {
 
 // securityAccess requests the seed and, when the step carries a key, sends it with level+1. The
 // step records the last exchange; the seed is its value.
-func (s *session) securityAccess(ctx context.Context, a *v1alpha1.SecurityAccess) outcome {
+func (s *session) securityAccess(ctx context.Context, a *v1alpha1.SecurityAccess) stepAnswer {
 	level := byte(a.Level)
 	seedReq, err := uds.SecurityAccessSeed(level)
 	if err != nil {
-		return outcome{kind: answerUDS, err: err}
+		return stepAnswer{kind: answerUDS, err: err}
 	}
 	key, err := a.Key.Bytes()
 	if err != nil {
-		return outcome{kind: answerUDS, err: fmt.Errorf("securityAccess.key: %w", err)}
+		return stepAnswer{kind: answerUDS, err: fmt.Errorf("securityAccess.key: %w", err)}
 	}
 	seedOut := s.exchange(ctx, s.target, seedReq)
 	if seedOut.err != nil || seedOut.negative {
@@ -325,7 +325,7 @@ func (s *session) securityAccess(ctx context.Context, a *v1alpha1.SecurityAccess
 	}
 	keyReq, err := uds.SecurityAccessKey(level+1, key)
 	if err != nil {
-		return outcome{kind: answerUDS, err: err}
+		return stepAnswer{kind: answerUDS, err: err}
 	}
 	keyOut := s.exchange(ctx, s.target, keyReq)
 	keyOut.value = seedOut.value

@@ -122,7 +122,7 @@ func TestInterfaceBroadcast(t *testing.T) {
 }
 
 func TestDiscoveredAgesOut(t *testing.T) {
-	a := &Agent{opts: Options{DiscoverInterface: "eth9", DiscoverInterval: time.Second}, found: map[string]v1alpha1.DiscoveredEntity{}}
+	a := &reporter{opts: Options{DiscoverInterface: "eth9", DiscoverInterval: time.Second}, found: map[string]v1alpha1.DiscoveredEntity{}}
 	old := metav1.NewTime(time.Now().Add(-10 * time.Second))
 	a.seedDiscovered([]v1alpha1.DiscoveredEntity{
 		{Address: "10.0.0.2", LogicalAddress: 0xE0, LastSeen: old},

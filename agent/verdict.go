@@ -21,8 +21,8 @@ const (
 	answerUDS
 )
 
-// outcome is what one step saw on the wire, before its expectation is checked.
-type outcome struct {
+// stepAnswer is what one step saw on the wire, before its expectation is checked.
+type stepAnswer struct {
 	kind     answerKind
 	request  []byte
 	response []byte
@@ -33,24 +33,24 @@ type outcome struct {
 	err      error  // no usable answer
 }
 
-// verdict is a judged outcome.
-type verdict struct {
+// stepVerdict is a step's answer judged against its expectation: the step passed or failed, and why.
+type stepVerdict struct {
 	passed  bool
 	message string
 }
 
-// judge checks an outcome against the step's expectation. Without one (or with an empty one) a
+// judgeStep checks a step's answer against the step's expectation. Without one (or with an empty one) a
 // UDS step passes on a positive response and a DoIP step when it got its answer; with one, every
 // member that is set must hold, so a negative response can be the expected result.
-func judge(e *v1alpha1.Expectation, o outcome) verdict {
+func judgeStep(e *v1alpha1.Expectation, o stepAnswer) stepVerdict {
 	if o.err != nil {
-		return verdict{message: joinNotes(o.err.Error(), o.note)}
+		return stepVerdict{message: joinNotes(o.err.Error(), o.note)}
 	}
 	if e == nil || *e == (v1alpha1.Expectation{}) {
 		if o.negative {
-			return verdict{message: joinNotes("negative answer: "+describe(o), o.note)}
+			return stepVerdict{message: joinNotes("negative answer: "+describe(o), o.note)}
 		}
-		return verdict{passed: true, message: o.note}
+		return stepVerdict{passed: true, message: o.note}
 	}
 	var fails []string
 	fail := func(format string, args ...any) { fails = append(fails, fmt.Sprintf(format, args...)) }
@@ -89,13 +89,13 @@ func judge(e *v1alpha1.Expectation, o outcome) verdict {
 		fail("expected value %q, got %q", *e.Value, o.value)
 	}
 	if len(fails) > 0 {
-		return verdict{message: joinNotes(strings.Join(fails, "; "), o.note)}
+		return stepVerdict{message: joinNotes(strings.Join(fails, "; "), o.note)}
 	}
-	return verdict{passed: true, message: o.note}
+	return stepVerdict{passed: true, message: o.note}
 }
 
 // describe summarises an answer for a failure message.
-func describe(o outcome) string {
+func describe(o stepAnswer) string {
 	switch {
 	case o.nrc != nil:
 		return fmt.Sprintf("NRC %s (%s)", uds.FormatNRC(*o.nrc), hexOrNone(o.response))

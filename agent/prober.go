@@ -4,15 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/patch"
 	"github.com/ecufleet/ecufleet/pkg/doip"
 )
 
@@ -23,8 +28,31 @@ const (
 	defaultProbeThreshold = 3
 )
 
-// prober is the probe loop of one ECU this agent serves.
+// prober keeps one probe loop per ECU this agent serves and records each loop's verdict in
+// the ECU's status.
 type prober struct {
+	opts     Options
+	log      logr.Logger
+	client   client.Client // reads from the agent's caches, writes to the API server
+	reader   client.Reader // reads from the API server: fresh state after a conflict, TLS Secrets
+	recorder events.EventRecorder
+	holdsECU func(types.NamespacedName) bool // a job's connection holds the ECU: alive checks keep off
+	base     context.Context                 // Run's context, set before the manager starts: every loop derives from it
+
+	mu    sync.Mutex
+	loops map[types.NamespacedName]*probeLoop
+	wg    sync.WaitGroup // the loops' goroutines, waited for when Run returns
+}
+
+// newProber prepares the prober; holdsECU tells it which ECUs a running job is connected to.
+func newProber(c client.Client, r client.Reader, rec events.EventRecorder, opts Options, log logr.Logger,
+	holdsECU func(types.NamespacedName) bool) *prober {
+	return &prober{opts: opts, log: log, client: c, reader: r, recorder: rec, holdsECU: holdsECU,
+		base: context.Background(), loops: make(map[types.NamespacedName]*probeLoop)}
+}
+
+// probeLoop is the probe loop of one ECU this agent serves.
+type probeLoop struct {
 	cfg    probeConfig
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -53,62 +81,76 @@ func probeConfigOf(ecu *v1alpha1.ECU) probeConfig {
 
 // reconcileProbe keeps one probe loop per ECU whose status.agent names this agent, following
 // the controller's choice of serving agent and the ECU's probe spec.
-func (a *Agent) reconcileProbe(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+func (p *prober) reconcileProbe(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	ecu := &v1alpha1.ECU{}
-	if err := a.client.Get(ctx, req.NamespacedName, ecu); err != nil {
+	if err := p.client.Get(ctx, req.NamespacedName, ecu); err != nil {
 		if apierrors.IsNotFound(err) {
-			a.stopProber(req.NamespacedName)
+			p.stopLoop(req.NamespacedName)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, err
 	}
 	cfg := probeConfigOf(ecu)
-	if ecu.Status.Agent != a.opts.Name || !ecu.DeletionTimestamp.IsZero() || cfg.method == v1alpha1.ProbeNone {
-		a.stopProber(req.NamespacedName)
+	if ecu.Status.Agent != p.opts.Name || !ecu.DeletionTimestamp.IsZero() || cfg.method == v1alpha1.ProbeNone {
+		p.stopLoop(req.NamespacedName)
 		return reconcile.Result{}, nil
 	}
-	a.mu.Lock()
-	old := a.probers[req.NamespacedName]
+	p.mu.Lock()
+	old := p.loops[req.NamespacedName]
 	if old != nil && old.cfg == cfg {
-		a.mu.Unlock()
+		p.mu.Unlock()
 		return reconcile.Result{}, nil
 	}
-	if a.baseCtx.Err() != nil {
-		a.mu.Unlock()
+	if p.base.Err() != nil {
+		p.mu.Unlock()
 		return reconcile.Result{}, nil
 	}
-	ctx, cancel := context.WithCancel(a.baseCtx)
-	p := &prober{cfg: cfg, cancel: cancel, done: make(chan struct{})}
-	a.probers[req.NamespacedName] = p
-	a.runWG.Add(1)
-	a.mu.Unlock()
+	ctx, cancel := context.WithCancel(p.base)
+	l := &probeLoop{cfg: cfg, cancel: cancel, done: make(chan struct{})}
+	p.loops[req.NamespacedName] = l
+	p.wg.Add(1)
+	p.mu.Unlock()
 	if old != nil {
 		old.cancel()
 		<-old.done // one loop per ECU at a time: no interleaved verdicts
 	}
-	a.log.Info("Probing ECU", "ecu", req.NamespacedName, "method", cfg.method, "period", cfg.period)
+	p.log.Info("Probing ECU", "ecu", req.NamespacedName, "method", cfg.method, "period", cfg.period)
 	go func() {
-		defer a.runWG.Done()
-		defer close(p.done)
-		a.probeLoop(ctx, req.NamespacedName, cfg)
+		defer p.wg.Done()
+		defer close(l.done)
+		p.loop(ctx, req.NamespacedName, cfg)
 	}()
 	return reconcile.Result{}, nil
 }
 
-// stopProber ends the probe loop of key, if any.
-func (a *Agent) stopProber(key types.NamespacedName) {
-	a.mu.Lock()
-	p := a.probers[key]
-	delete(a.probers, key)
-	a.mu.Unlock()
-	if p != nil {
-		p.cancel()
-		a.log.Info("Stopped probing ECU", "ecu", key)
+// stopLoop ends the probe loop of key, if any.
+func (p *prober) stopLoop(key types.NamespacedName) {
+	p.mu.Lock()
+	l := p.loops[key]
+	delete(p.loops, key)
+	p.mu.Unlock()
+	if l != nil {
+		l.cancel()
+		p.log.Info("Stopped probing ECU", "ecu", key)
 	}
 }
 
-// probeLoop probes at once, then every period, counting consecutive failures.
-func (a *Agent) probeLoop(ctx context.Context, key types.NamespacedName, cfg probeConfig) {
+// stop cancels every probe loop because the agent stops.
+func (p *prober) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.loops {
+		l.cancel()
+	}
+}
+
+// wait returns once every probe loop has returned.
+func (p *prober) wait() {
+	p.wg.Wait()
+}
+
+// loop probes at once, then every period, counting consecutive failures.
+func (p *prober) loop(ctx context.Context, key types.NamespacedName, cfg probeConfig) {
 	failures := 0
 	t := time.NewTimer(0)
 	defer t.Stop()
@@ -118,7 +160,7 @@ func (a *Agent) probeLoop(ctx context.Context, key types.NamespacedName, cfg pro
 			return
 		case <-t.C:
 		}
-		a.probeOnce(ctx, key, cfg, &failures)
+		p.probeOnce(ctx, key, cfg, &failures)
 		t.Reset(cfg.period)
 	}
 }
@@ -132,18 +174,18 @@ type probeResult struct {
 }
 
 // probeOnce runs one probe and records its verdict in the ECU status.
-func (a *Agent) probeOnce(ctx context.Context, key types.NamespacedName, cfg probeConfig, failures *int) {
+func (p *prober) probeOnce(ctx context.Context, key types.NamespacedName, cfg probeConfig, failures *int) {
 	ecu := &v1alpha1.ECU{}
-	if err := a.client.Get(ctx, key, ecu); err != nil || ecu.Status.Agent != a.opts.Name {
+	if err := p.client.Get(ctx, key, ecu); err != nil || ecu.Status.Agent != p.opts.Name {
 		return
 	}
-	if cfg.method == v1alpha1.ProbeAliveCheck && (ecu.Status.ActiveJob != "" || a.holdsECU(key)) {
+	if cfg.method == v1alpha1.ProbeAliveCheck && (ecu.Status.ActiveJob != "" || p.holdsECU(key)) {
 		// A job's tester owns the ECU's sockets now; a probe connection would compete with it.
-		a.log.V(1).Info("Probe skipped while a job holds the ECU", "ecu", key, "job", ecu.Status.ActiveJob)
+		p.log.V(1).Info("Probe skipped while a job holds the ECU", "ecu", key, "job", ecu.Status.ActiveJob)
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, cfg.timeout)
-	res, err := a.probe(pctx, ecu, cfg)
+	res, err := p.probe(pctx, ecu, cfg)
 	cancel()
 	if ctx.Err() != nil {
 		return
@@ -152,13 +194,13 @@ func (a *Agent) probeOnce(ctx context.Context, key types.NamespacedName, cfg pro
 		*failures = 0
 	} else {
 		*failures++
-		a.log.V(1).Info("Probe failed", "ecu", key, "failures", *failures, "error", err.Error())
+		p.log.V(1).Info("Probe failed", "ecu", key, "failures", *failures, "error", err.Error())
 	}
 	n := *failures
 	var changed *metav1.Condition
-	werr := patchWithLock(ctx, a.client, a.reader, ecu, true, func(e *v1alpha1.ECU) (bool, error) {
-		if e.Status.Agent != a.opts.Name {
-			return false, errNotOurs
+	_, werr := patch.Mutate(ctx, p.client, p.reader, ecu, patch.Options{Status: true}, func(e *v1alpha1.ECU) (bool, error) {
+		if e.Status.Agent != p.opts.Name {
+			return false, patch.ErrNotOurs
 		}
 		now := metav1.Now()
 		e.Status.LastProbeTime = &now
@@ -174,17 +216,17 @@ func (a *Agent) probeOnce(ctx context.Context, key types.NamespacedName, cfg pro
 			return true, nil // below the threshold the verdict stands
 		}
 		if c := meta.FindStatusCondition(e.Status.Conditions, cond.Type); c == nil || c.Status != cond.Status {
-			a.log.Info("ECU reachability changed", "ecu", key, "reachable", cond.Status, "reason", cond.Reason, "message", cond.Message)
+			p.log.Info("ECU reachability changed", "ecu", key, "reachable", cond.Status, "reason", cond.Reason, "message", cond.Message)
 			changed = &cond
 		}
 		meta.SetStatusCondition(&e.Status.Conditions, cond)
 		return true, nil
 	})
-	if werr != nil && ctx.Err() == nil && !apierrors.IsNotFound(werr) && !errors.Is(werr, errNotOurs) {
-		a.log.Error(werr, "Cannot record the probe result", "ecu", key)
+	if werr != nil && ctx.Err() == nil && !apierrors.IsNotFound(werr) && !errors.Is(werr, patch.ErrNotOurs) {
+		p.log.Error(werr, "Cannot record the probe result", "ecu", key)
 	}
 	if werr == nil && changed != nil {
-		a.event(ecu, changed.Status != metav1.ConditionTrue, changed.Reason, "Probe", changed.Message)
+		recordEvent(p.recorder, ecu, changed.Status != metav1.ConditionTrue, changed.Reason, "Probe", changed.Message)
 	}
 }
 
@@ -202,8 +244,8 @@ func (r *probeResult) apply(st *v1alpha1.ECUStatus) {
 }
 
 // probe runs the ECU's probe method once within ctx.
-func (a *Agent) probe(ctx context.Context, ecu *v1alpha1.ECU, cfg probeConfig) (*probeResult, error) {
-	ep, err := endpointFor(ctx, a.reader, ecu)
+func (p *prober) probe(ctx context.Context, ecu *v1alpha1.ECU, cfg probeConfig) (*probeResult, error) {
+	ep, err := endpointFor(ctx, p.reader, ecu)
 	if err != nil {
 		return nil, err
 	}

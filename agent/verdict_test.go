@@ -12,15 +12,15 @@ import (
 
 func TestJudge(t *testing.T) {
 	vin := []byte("\x62\xF1\x90ECUFLEETSIM000001")
-	positive := outcome{kind: answerUDS, request: []byte{0x22, 0xF1, 0x90}, response: vin, value: "ECUFLEETSIM000001"}
+	positive := stepAnswer{kind: answerUDS, request: []byte{0x22, 0xF1, 0x90}, response: vin, value: "ECUFLEETSIM000001"}
 	nrc31 := byte(0x31)
-	negative := outcome{kind: answerUDS, request: []byte{0x22, 0x12, 0x34}, response: []byte{0x7F, 0x22, 0x31}, negative: true, nrc: &nrc31}
-	denied := outcome{kind: answerDoIP, response: []byte{0x02, 0xFD, 0x00, 0x06}, negative: true, value: "unsupported activation type (0x06)"}
-	entity := outcome{kind: answerDoIP, response: []byte{0x02, 0xFD, 0x40, 0x02}, value: "nodeType=Node maxSockets=4 openSockets=1"}
+	negative := stepAnswer{kind: answerUDS, request: []byte{0x22, 0x12, 0x34}, response: []byte{0x7F, 0x22, 0x31}, negative: true, nrc: &nrc31}
+	denied := stepAnswer{kind: answerDoIP, response: []byte{0x02, 0xFD, 0x00, 0x06}, negative: true, value: "unsupported activation type (0x06)"}
+	entity := stepAnswer{kind: answerDoIP, response: []byte{0x02, 0xFD, 0x40, 0x02}, value: "nodeType=Node maxSockets=4 openSockets=1"}
 	for _, tc := range []struct {
 		name   string
 		expect *v1alpha1.Expectation
-		o      outcome
+		o      stepAnswer
 		pass   bool
 		msg    string // a substring of the message
 	}{
@@ -30,7 +30,7 @@ func TestJudge(t *testing.T) {
 		{"no expectation, DoIP answer", nil, entity, true, ""},
 		{"no expectation, activation denied", nil, denied, false, "unsupported activation type"},
 		{"transport error always fails", &v1alpha1.Expectation{Positive: ptr.To(false)},
-			outcome{kind: answerUDS, err: errors.New("no response within P2")}, false, "no response within P2"},
+			stepAnswer{kind: answerUDS, err: errors.New("no response within P2")}, false, "no response within P2"},
 		{"expected NRC matches", &v1alpha1.Expectation{NRC: ptr.To(int32(0x31))}, negative, true, ""},
 		{"expected NRC differs", &v1alpha1.Expectation{NRC: ptr.To(int32(0x33))}, negative, false, "expected NRC 0x33 securityAccessDenied, got NRC 0x31 requestOutOfRange"},
 		{"expected NRC, got positive", &v1alpha1.Expectation{NRC: ptr.To(int32(0x31))}, positive, false, "expected NRC 0x31 requestOutOfRange, got positive answer 62 F1 90"},
@@ -49,7 +49,7 @@ func TestJudge(t *testing.T) {
 		{"invalid hex is reported, not a panic", &v1alpha1.Expectation{Response: "7"}, negative, false, "expect.response"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := judge(tc.expect, tc.o)
+			v := judgeStep(tc.expect, tc.o)
 			if v.passed != tc.pass {
 				t.Fatalf("passed = %v, want %v (message %q)", v.passed, tc.pass, v.message)
 			}
@@ -61,12 +61,12 @@ func TestJudge(t *testing.T) {
 }
 
 func TestJudgeKeepsNote(t *testing.T) {
-	o := outcome{kind: answerUDS, response: []byte{0x7E, 0x00}, note: reconnectedNote}
-	if v := judge(nil, o); !v.passed || v.message != reconnectedNote {
+	o := stepAnswer{kind: answerUDS, response: []byte{0x7E, 0x00}, note: reconnectedNote}
+	if v := judgeStep(nil, o); !v.passed || v.message != reconnectedNote {
 		t.Fatalf("got %+v, want a pass carrying the reconnect note", v)
 	}
 	o.err = errors.New("boom")
-	if v := judge(nil, o); v.passed || v.message != "boom ("+reconnectedNote+")" {
+	if v := judgeStep(nil, o); v.passed || v.message != "boom ("+reconnectedNote+")" {
 		t.Fatalf("got %+v, want the error with the note", v)
 	}
 }
@@ -92,7 +92,7 @@ func TestRecordSpendsStatusBudget(t *testing.T) {
 	at := &attempt{steps: make([]v1alpha1.StepStatus, 200)}
 	resp := make([]byte, 3*maxResponseBytes)
 	for i := range at.steps {
-		at.record(i, outcome{kind: answerUDS, request: []byte{0x22, 0xF1, 0x90}, response: resp}, verdict{passed: true}, 0)
+		at.record(i, stepAnswer{kind: answerUDS, request: []byte{0x22, 0xF1, 0x90}, response: resp}, stepVerdict{passed: true}, 0)
 	}
 	first, last := at.steps[0].Response, at.steps[len(at.steps)-1].Response
 	if !strings.Contains(first, "(cut, 12288 bytes)") || len(first) < maxResponseBytes*3-1 {
