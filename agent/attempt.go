@@ -10,7 +10,6 @@ import (
 
 	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -326,17 +325,13 @@ func progressOf(steps []v1alpha1.StepStatus) string {
 	return fmt.Sprintf("%d/%d", passed, len(steps))
 }
 
-// deadlineStart is the time activeDeadlineSeconds counts from, the same the controller uses:
-// the first scheduling (annotation), else the current scheduling (Scheduled condition), else
-// the start of this attempt.
+// deadlineStart is the time activeDeadlineSeconds counts from: the job's own rule
+// (v1alpha1.DiagnosticJob.DeadlineStart, the one the controller enforces), and, for a job whose
+// start is not written yet, the start of this attempt: the agent only runs bound jobs, so that
+// fallback is the moment the controller's own start will be at the earliest.
 func deadlineStart(job *v1alpha1.DiagnosticJob) time.Time {
-	if v, ok := job.Annotations[v1alpha1.FirstScheduledAnnotation]; ok {
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			return t
-		}
-	}
-	if c := meta.FindStatusCondition(job.Status.Conditions, v1alpha1.ConditionScheduled); c != nil && c.Status == metav1.ConditionTrue {
-		return c.LastTransitionTime.Time
+	if t, ok := job.DeadlineStart(); ok {
+		return t
 	}
 	if job.Status.StartTime != nil {
 		return job.Status.StartTime.Time
@@ -344,10 +339,11 @@ func deadlineStart(job *v1alpha1.DiagnosticJob) time.Time {
 	return time.Now()
 }
 
-// activeDeadline is the job's activeDeadlineSeconds as a duration.
+// activeDeadline is the job's activeDeadlineSeconds (v1alpha1.DiagnosticJob.ActiveDeadline),
+// with the API default for an object stored before that default existed.
 func activeDeadline(job *v1alpha1.DiagnosticJob) time.Duration {
-	if s := job.Spec.ActiveDeadlineSeconds; s != nil && *s > 0 {
-		return time.Duration(*s) * time.Second
+	if d, ok := job.ActiveDeadline(); ok && d > 0 {
+		return d
 	}
 	return defaultActiveDeadline
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/version"
 )
 
@@ -17,7 +18,7 @@ const (
 	// DefaultMaxConcurrentJobs bounds the DoIP connections one agent holds open at once.
 	DefaultMaxConcurrentJobs = 4
 	// DefaultLeaseNamespace holds every agent's heartbeat Lease.
-	DefaultLeaseNamespace = "ecufleet-system"
+	DefaultLeaseNamespace = v1alpha1.DefaultLeaseNamespace
 	// DefaultLeaseDuration is how long the controller trusts a heartbeat.
 	DefaultLeaseDuration = 40 * time.Second
 	// DefaultRenewInterval leaves three renewals inside one lease duration.

@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
-	"github.com/ecufleet/ecufleet/internal/devcluster"
 	"github.com/ecufleet/ecufleet/internal/report"
+	"github.com/ecufleet/ecufleet/internal/scheme"
 )
 
 // RunLabel on every job of one `ecufleet run` names the run, so its jobs are watched, listed
@@ -65,7 +65,7 @@ func (f *ciFlags) connect() (*ciClient, error) {
 	}
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.Timeout = 15 * time.Second // one request; the watch is bounded by the context instead
-	s, err := devcluster.NewScheme()
+	s, err := scheme.New()
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
-	"github.com/ecufleet/ecufleet/internal/devcluster"
+	"github.com/ecufleet/ecufleet/internal/scheme"
 )
 
 func TestE2E(t *testing.T) {
@@ -85,7 +85,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
 	cfg.QPS, cfg.Burst = 200, 400
-	s, err := devcluster.NewScheme()
+	s, err := scheme.New()
 	Expect(err).NotTo(HaveOccurred())
 	k8s, err = client.NewWithWatch(cfg, client.Options{Scheme: s})
 	Expect(err).NotTo(HaveOccurred())
