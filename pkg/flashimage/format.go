@@ -2,6 +2,8 @@ package flashimage
 
 import (
 	"bytes"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -119,27 +121,15 @@ func decodeHex(b *builder, n int, digits []byte) ([]byte, error) {
 	}
 	out := append(b.scratch[:0], make([]byte, len(digits)/2)...)
 	b.scratch = out
-	for i := range out {
-		hi, ok1 := unhex(digits[2*i])
-		lo, ok2 := unhex(digits[2*i+1])
-		if !ok1 || !ok2 {
-			return nil, b.errorf(n, "%q is not a hex digit pair", digits[2*i:2*i+2])
+	if _, err := hex.Decode(out, digits); err != nil {
+		var bad hex.InvalidByteError
+		if errors.As(err, &bad) {
+			i := bytes.IndexByte(digits, byte(bad)) &^ 1
+			return nil, b.errorf(n, "%q is not a hex digit pair", digits[i:i+2])
 		}
-		out[i] = hi<<4 | lo
+		return nil, b.errorf(n, "bad hex digits: %v", err)
 	}
 	return out, nil
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // ParseBinary places raw bytes at base.
