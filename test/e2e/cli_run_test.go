@@ -243,7 +243,7 @@ var _ = Describe("ecufleet run, wait and results from CI", Ordered, func() {
 		Expect(cli(ctx, ps.bin, "run", "--no-such-flag").code).To(Equal(report.ExitNothingRun))
 	}, NodeTimeout(time.Minute))
 
-	It("deletes its job on SIGINT, exits 130, and the next job on the ECU starts within seconds", func(ctx SpecContext) {
+	DescribeTable("deletes its job on a signal, exits 128+signal, and the next job on the ECU starts within seconds", func(ctx SpecContext, sig syscall.Signal, wantExit int) {
 		start := func(args ...string) (*exec.Cmd, *syncBuffer) {
 			cmd := exec.CommandContext(ctx, ps.bin, args...)
 			cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
@@ -261,19 +261,22 @@ var _ = Describe("ecufleet run, wait and results from CI", Ordered, func() {
 		}
 		hold, holdOut := start("run", "-f", writeFile(dir, "hold.yaml", holdJob), "-n", ns)
 		Eventually(holdOut.String).Should(ContainSubstring("Running on ecu-0"))
-		next, nextOut := start("run", "-f", filepath.Join(dir, "pass.yaml"), "-n", ns, "--timeout", "60s")
+		next, nextOut := start("run", "-f", writeFile(dir, "pass.yaml", passJob), "-n", ns, "--timeout", "60s")
 		Eventually(nextOut.String).Should(ContainSubstring("queued: 1st for ecu-0"))
 
-		Expect(hold.Process.Signal(syscall.SIGINT)).To(Succeed())
+		Expect(hold.Process.Signal(sig)).To(Succeed())
 		interrupted := time.Now()
-		Expect(exitOf(hold)).To(Equal(report.ExitSIGINT), holdOut.String())
+		Expect(exitOf(hold)).To(Equal(wantExit), holdOut.String())
 		Expect(holdOut.String()).To(ContainSubstring("deleting the 1 jobs of this run"))
 		for name := range jobsIn(ctx, ns) {
 			Expect(name).NotTo(HavePrefix("hold-"), "the interrupted run's job is still there")
 		}
 		Expect(exitOf(next)).To(Equal(report.ExitSucceeded), nextOut.String())
 		Expect(time.Since(interrupted)).To(BeNumerically("<", 15*time.Second), "the queued job waited long after the ECU was freed")
-	}, NodeTimeout(time.Minute))
+	},
+		Entry("SIGINT (Ctrl-C)", NodeTimeout(time.Minute), syscall.SIGINT, report.ExitSIGINT),
+		Entry("SIGTERM (a cancelled pipeline)", NodeTimeout(time.Minute), syscall.SIGTERM, report.ExitSIGTERM),
+	)
 
 	It("detaches, then wait and results follow the run; the binary works as kubectl-ecufleet", func(ctx SpecContext) {
 		plugin := filepath.Join(dir, "kubectl-ecufleet")
