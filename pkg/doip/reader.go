@@ -27,6 +27,7 @@ type Reader struct {
 	start, end int    // buf[start:end] is read but not yet consumed
 	skip       uint64 // payload bytes of a refused frame still to discard
 	err        error  // sticky fault after which the stream is unusable
+	frame      []byte // the whole last frame Next returned (header and payload), for a FrameHook
 }
 
 // NewReader returns a framer over r that refuses payloads above maxPayload (0 means
@@ -77,6 +78,7 @@ func (r *Reader) Next() (Header, []byte, error) {
 		return h, nil, r.fail(midFrame(err))
 	}
 	p := r.buf[r.start+HeaderLen : r.start+n : r.start+n]
+	r.frame = r.buf[r.start : r.start+n : r.start+n]
 	r.start += n
 	return h, p, nil
 }
