@@ -187,7 +187,7 @@ func (l *link) readIdle() bool {
 		l.setReadDeadline(time.Time{})
 		h, p, err := l.rd.Next()
 		if err == nil && l.hook != nil {
-			l.report(FrameReceived, l.rd.frame)
+			l.report(FrameReceived, l.rd.last(h))
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			l.rdlSet = false
@@ -487,7 +487,7 @@ func (l *link) readFrame(ctx context.Context, deadline time.Time, ctxBound bool)
 		l.setReadDeadline(deadline)
 		h, p, err := l.rd.Next()
 		if err == nil && l.hook != nil {
-			l.report(FrameReceived, l.rd.frame)
+			l.report(FrameReceived, l.rd.last(h))
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			l.rdlSet = false

@@ -27,7 +27,6 @@ type Reader struct {
 	start, end int    // buf[start:end] is read but not yet consumed
 	skip       uint64 // payload bytes of a refused frame still to discard
 	err        error  // sticky fault after which the stream is unusable
-	frame      []byte // the whole last frame Next returned (header and payload), for a FrameHook
 }
 
 // NewReader returns a framer over r that refuses payloads above maxPayload (0 means
@@ -78,7 +77,6 @@ func (r *Reader) Next() (Header, []byte, error) {
 		return h, nil, r.fail(midFrame(err))
 	}
 	p := r.buf[r.start+HeaderLen : r.start+n : r.start+n]
-	r.frame = r.buf[r.start : r.start+n : r.start+n]
 	r.start += n
 	return h, p, nil
 }
@@ -154,4 +152,11 @@ func midFrame(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// last is the whole frame (header and payload) the last successful Next returned, for a
+// FrameHook; h is that frame's header.
+func (r *Reader) last(h Header) []byte {
+	n := HeaderLen + int(h.Length)
+	return r.buf[r.start-n : r.start : r.start]
 }
