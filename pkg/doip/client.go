@@ -24,6 +24,9 @@ type Client struct {
 	// LocalAddr is the local IP to send from (the interface to discover on). Empty: the system
 	// chooses, except that discovery on a loopback broadcast address binds 127.0.0.1.
 	LocalAddr string
+	// Hook, when set, sees every frame a Conn sends or receives and its connection opening and
+	// closing, so a tester can record its own session (for example as pcapng).
+	Hook FrameHook
 }
 
 // settings is a Client with every default filled in, fixed when a Conn is made.
@@ -83,7 +86,7 @@ func (s *Client) connect(ctx context.Context, addr string) (*link, uint16, error
 	if err != nil {
 		return nil, 0, fmt.Errorf("doip: connect to %s: %w; check the address and that the entity listens on TCP", addr, err)
 	}
-	l := newLink(nc, s.TesterAddress, s.ProtocolVersion, s.MaxPayload)
+	l := newLink(nc, s.TesterAddress, s.ProtocolVersion, s.MaxPayload, s.Hook)
 	if s.NoActivation {
 		return l, 0, nil
 	}

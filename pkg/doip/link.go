@@ -39,6 +39,7 @@ type link struct {
 	nc      net.Conn
 	tester  uint16
 	version byte
+	hook    FrameHook // nil: no frame is reported
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -66,12 +67,15 @@ type link struct {
 	endOnce sync.Once
 }
 
-func newLink(nc net.Conn, tester uint16, version byte, maxPayload uint32) *link {
-	l := &link{nc: nc, tester: tester, version: version, rd: NewReader(nc, maxPayload),
+func newLink(nc net.Conn, tester uint16, version byte, maxPayload uint32, hook FrameHook) *link {
+	l := &link{nc: nc, tester: tester, version: version, hook: hook, rd: NewReader(nc, maxPayload),
 		events: make(chan event, 8), diag: make(chan *DiagnosticMessage, receiveQueue),
 		closing: make(chan struct{}), done: make(chan struct{}), interrupted: make(chan struct{}, 1)}
 	l.interruptFn = l.interrupt
 	l.rt.init()
+	if hook != nil {
+		l.event(true)
+	}
 	go l.background()
 	return l
 }
@@ -81,6 +85,9 @@ func (l *link) close() {
 		close(l.closing)
 		l.rt.stop()
 		l.nc.Close()
+		if l.hook != nil {
+			l.event(false)
+		}
 	})
 }
 
@@ -123,6 +130,9 @@ func (l *link) write(m Message, deadline time.Time) error {
 	if _, err := l.nc.Write(l.wbuf); err != nil {
 		l.close() // a partly written frame leaves the stream out of sync
 		return fmt.Errorf("doip: write %v to %s: %w", m.Type(), l.nc.RemoteAddr(), err)
+	}
+	if l.hook != nil {
+		l.report(FrameSent, l.wbuf)
 	}
 	return nil
 }
@@ -176,6 +186,9 @@ func (l *link) readIdle() bool {
 		}
 		l.setReadDeadline(time.Time{})
 		h, p, err := l.rd.Next()
+		if err == nil && l.hook != nil {
+			l.report(FrameReceived, l.rd.last(h))
+		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			l.rdlSet = false
 			continue
@@ -473,6 +486,9 @@ func (l *link) readFrame(ctx context.Context, deadline time.Time, ctxBound bool)
 		}
 		l.setReadDeadline(deadline)
 		h, p, err := l.rd.Next()
+		if err == nil && l.hook != nil {
+			l.report(FrameReceived, l.rd.last(h))
+		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			l.rdlSet = false
 			switch {

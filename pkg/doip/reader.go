@@ -153,3 +153,10 @@ func midFrame(err error) error {
 	}
 	return err
 }
+
+// last is the whole frame (header and payload) the last successful Next returned, for a
+// FrameHook; h is that frame's header.
+func (r *Reader) last(h Header) []byte {
+	n := HeaderLen + int(h.Length)
+	return r.buf[r.start-n : r.start : r.start]
+}
