@@ -98,10 +98,18 @@ func (a *Agent) Run(ctx context.Context) error {
 		return errors.New("agent Run called twice: create a new Agent with New to run it again")
 	}
 	a.jobs.base, a.probes.base = ctx, ctx
+	// A stop while starting is a stop, not a failure: the manager's Start returns nil on a
+	// cancelled context too, and a caller must not mistake a shutdown for a fault.
 	if err := a.reporter.register(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	if err := a.reporter.renewLease(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("first heartbeat of agent %s: %w", a.opts.Name, err)
 	}
 	a.log.Info("Agent registered", "leaseNamespace", a.opts.LeaseNamespace, "maxConcurrentJobs", a.opts.MaxConcurrentJobs)
