@@ -3,34 +3,22 @@ package image
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/ecufleet/ecufleet/pkg/flashimage"
 )
 
-// intelHex writes data at addr as Intel HEX: an extended linear address record, data
-// records of 16 bytes, and the end-of-file record.
+// intelHex writes data at addr as Intel HEX with 16-byte records.
 func intelHex(addr uint32, data []byte) []byte {
-	var b strings.Builder
-	record := func(typ byte, off uint16, payload []byte) {
-		sum := byte(len(payload)) + byte(off>>8) + byte(off) + typ
-		fmt.Fprintf(&b, ":%02X%04X%02X", len(payload), off, typ)
-		for _, c := range payload {
-			fmt.Fprintf(&b, "%02X", c)
-			sum += c
-		}
-		fmt.Fprintf(&b, "%02X\n", byte(-sum))
+	im := &flashimage.Image{Segments: []flashimage.Segment{{Address: addr, Data: data}}}
+	file, err := im.MarshalIHex(16)
+	if err != nil {
+		panic(err)
 	}
-	record(0x04, 0, []byte{byte(addr >> 24), byte(addr >> 16)})
-	for i := 0; i < len(data); i += 16 {
-		end := min(i+16, len(data))
-		record(0x00, uint16(addr)+uint16(i), data[i:end])
-	}
-	record(0x01, 0, nil)
-	return []byte(b.String())
+	return file
 }
 
 func sha256Hex(b []byte) string {
