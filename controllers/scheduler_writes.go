@@ -77,11 +77,12 @@ func (p *pass) patchJobMeta(ctx context.Context, j *diagv1.DiagnosticJob, mutate
 func (p *pass) patchECUStatus(ctx context.Context, e *diagv1.ECU, precondition bool, mutate func(*diagv1.ECUStatus)) (*diagv1.ECU, error) {
 	updated := e.DeepCopy()
 	mutate(&updated.Status)
-	if equality.Semantic.DeepEqual(e.Status, updated.Status) {
-		return e, nil
-	}
-	if _, err := patch.Write(ctx, p.r.client, e, updated, patch.Options{Status: true, NoPrecondition: !precondition}); err != nil {
+	wrote, err := patch.Write(ctx, p.r.client, e, updated, patch.Options{Status: true, NoPrecondition: !precondition})
+	if err != nil {
 		return nil, p.writeFailed(ctx, err, e, "status of ECU")
+	}
+	if !wrote {
+		return e, nil
 	}
 	p.storeECU(updated)
 	return updated, nil
