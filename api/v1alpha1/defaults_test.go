@@ -103,7 +103,7 @@ var _ = Describe("Objects made by the builders", func() {
 		}
 
 		job := builders.MakeJob("every-step", ns).ECU("sim-0").Priority(5).BackoffLimit(2).Deadline(30).
-			TTLSecondsAfterFinished(60).Suspend().Label("suite", "api").Steps(
+			TTLSecondsAfterFinished(60).Trace(diagv1.TraceAlways).Suspend().Label("suite", "api").Steps(
 			builders.EntityStatus("entity-status"),
 			builders.AliveCheck("alive-check"),
 			builders.PowerMode("power-mode").ExpectValue("Ready"),
@@ -131,6 +131,11 @@ var _ = Describe("Objects made by the builders", func() {
 			builders.Reconnect("reconnect", 2*time.Hour+3*time.Minute),
 			builders.Reconnect("reconnect-now", 0),
 			builders.Delay("boot", 500*time.Millisecond),
+			builders.CommunicationControl("comm-off", "disableRxAndTx", 3),
+			builders.ControlDTCSetting("dtc-off", diagv1.DTCSettingOff),
+			builders.Download("flash").FromOCI("registry.lab/ecu/app:1.2", "regcred").Format(diagv1.ImageFormatIHex).
+				AddressAndLengthFormat(0x24).MaxBlockLength(0xFFA).AsStep(),
+			builders.Download("flash-bin").FromConfigMap("app", "app.bin").Bin(0x8000).AsStep(),
 		).Obj()
 		sent := job.DeepCopy()
 		Expect(k8s.Create(ctx, job)).To(Succeed())

@@ -44,6 +44,12 @@ type DiagnosticJobSpec struct {
 	// +optional
 	QueueTimeoutSeconds *int64 `json:"queueTimeoutSeconds,omitempty"`
 
+	// trace is when the agent keeps the job's DoIP conversation as a pcapng in the ConfigMap
+	// <job>-trace: Never, OnFailure (the default) or Always.
+	// +kubebuilder:default=OnFailure
+	// +optional
+	Trace TraceMode `json:"trace,omitempty"`
+
 	// suspend keeps the job out of the queues; setting it on a running job cancels the attempt.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
@@ -128,6 +134,9 @@ type StepStatus struct {
 	// message explains a failure or a skip.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// transfer is a download step's progress, written at most every 2 seconds and at the end.
+	// +optional
+	Transfer *TransferStatus `json:"transfer,omitempty"`
 }
 
 // DiagnosticJobStatus is the job's progress: scheduling fields by the controller, run fields by the agent (docs/api.md).
@@ -190,6 +199,10 @@ type DiagnosticJobStatus struct {
 	// progress is "passed/total" steps, for the STEPS column.
 	// +optional
 	Progress string `json:"progress,omitempty"`
+
+	// trace is where the job's pcapng trace is, once the agent stored it.
+	// +optional
+	Trace *TraceStatus `json:"trace,omitempty"`
 
 	// steps are the results of the steps, in spec order.
 	// +listType=map

@@ -73,6 +73,12 @@ const (
 	ReasonEcuCordoned = "EcuCordoned"
 	// ReasonEcuNotReady: the ECU is not Ready (unreachable or unserved).
 	ReasonEcuNotReady = "EcuNotReady"
+	// ReasonImageInvalid: a download step's image failed its digest or did not parse, so nothing
+	// was sent to the ECU; never retried.
+	ReasonImageInvalid = "ImageInvalid"
+	// ReasonImageUnavailable: a download step's image could not be fetched (registry or server
+	// down, ConfigMap missing); retryable, since nothing reached the ECU.
+	ReasonImageUnavailable = "ImageUnavailable"
 	// ReasonNoAgent: no Ready agent matching the ECU's agentSelector has room for the job.
 	ReasonNoAgent = "NoAgent"
 )
@@ -101,7 +107,7 @@ const (
 // spec.backoffLimit: infrastructure faults only, never a failed expectation.
 func IsRetryableReason(reason string) bool {
 	switch reason {
-	case ReasonAgentLost, ReasonAgentRestarted, ReasonEcuUnreachable:
+	case ReasonAgentLost, ReasonAgentRestarted, ReasonEcuUnreachable, ReasonImageUnavailable:
 		return true
 	}
 	return false

@@ -5,7 +5,7 @@ import (
 )
 
 // Step is one action of a job and what its answer must look like; steps run in order on one connection.
-// +kubebuilder:validation:XValidation:rule="(has(self.entityStatus) ? 1 : 0) + (has(self.aliveCheck) ? 1 : 0) + (has(self.powerMode) ? 1 : 0) + (has(self.vehicleIdentification) ? 1 : 0) + (has(self.routingActivation) ? 1 : 0) + (has(self.diagnostic) ? 1 : 0) + (has(self.uds) ? 1 : 0) + (has(self.reconnect) ? 1 : 0) + (has(self.delay) ? 1 : 0) == 1",message="exactly one action must be set: entityStatus, aliveCheck, powerMode, vehicleIdentification, routingActivation, diagnostic, uds, reconnect or delay"
+// +kubebuilder:validation:XValidation:rule="(has(self.entityStatus) ? 1 : 0) + (has(self.aliveCheck) ? 1 : 0) + (has(self.powerMode) ? 1 : 0) + (has(self.vehicleIdentification) ? 1 : 0) + (has(self.routingActivation) ? 1 : 0) + (has(self.diagnostic) ? 1 : 0) + (has(self.uds) ? 1 : 0) + (has(self.reconnect) ? 1 : 0) + (has(self.delay) ? 1 : 0) + (has(self.download) ? 1 : 0) == 1",message="exactly one action must be set: entityStatus, aliveCheck, powerMode, vehicleIdentification, routingActivation, diagnostic, uds, reconnect, delay or download"
 type Step struct {
 	// name identifies the step in status.steps; unique within the job.
 	// +kubebuilder:validation:MinLength=1
@@ -64,6 +64,10 @@ type Step struct {
 	// delay waits, e.g. for an ECU to boot.
 	// +optional
 	Delay *DelayAction `json:"delay,omitempty"`
+
+	// download flashes an image with RequestDownload, TransferData and RequestTransferExit.
+	// +optional
+	Download *DownloadAction `json:"download,omitempty"`
 }
 
 // EntityStatusAction asks the entity for its node type and socket use; it has no parameters.
@@ -141,7 +145,7 @@ type DelayAction struct {
 }
 
 // UDSAction is one UDS service with typed parameters, so jobs read as intent rather than bytes.
-// +kubebuilder:validation:XValidation:rule="(has(self.readDataByIdentifier) ? 1 : 0) + (has(self.writeDataByIdentifier) ? 1 : 0) + (has(self.sessionControl) ? 1 : 0) + (has(self.ecuReset) ? 1 : 0) + (has(self.testerPresent) ? 1 : 0) + (has(self.readDTCInformation) ? 1 : 0) + (has(self.clearDiagnosticInformation) ? 1 : 0) + (has(self.securityAccess) ? 1 : 0) + (has(self.routineControl) ? 1 : 0) == 1",message="exactly one UDS service must be set: readDataByIdentifier, writeDataByIdentifier, sessionControl, ecuReset, testerPresent, readDTCInformation, clearDiagnosticInformation, securityAccess or routineControl"
+// +kubebuilder:validation:XValidation:rule="(has(self.readDataByIdentifier) ? 1 : 0) + (has(self.writeDataByIdentifier) ? 1 : 0) + (has(self.sessionControl) ? 1 : 0) + (has(self.ecuReset) ? 1 : 0) + (has(self.testerPresent) ? 1 : 0) + (has(self.readDTCInformation) ? 1 : 0) + (has(self.clearDiagnosticInformation) ? 1 : 0) + (has(self.securityAccess) ? 1 : 0) + (has(self.routineControl) ? 1 : 0) + (has(self.communicationControl) ? 1 : 0) + (has(self.controlDTCSetting) ? 1 : 0) == 1",message="exactly one UDS service must be set: readDataByIdentifier, writeDataByIdentifier, sessionControl, ecuReset, testerPresent, readDTCInformation, clearDiagnosticInformation, securityAccess, routineControl, communicationControl or controlDTCSetting"
 type UDSAction struct {
 	// readDataByIdentifier reads a DID (service 0x22).
 	// +optional
@@ -178,6 +182,15 @@ type UDSAction struct {
 	// routineControl starts, stops or asks the results of a routine (service 0x31).
 	// +optional
 	RoutineControl *RoutineControl `json:"routineControl,omitempty"`
+
+	// communicationControl switches the ECU's normal messages on or off, e.g. before flashing
+	// (service 0x28).
+	// +optional
+	CommunicationControl *CommunicationControl `json:"communicationControl,omitempty"`
+
+	// controlDTCSetting stops or resumes DTC recording, e.g. while flashing (service 0x85).
+	// +optional
+	ControlDTCSetting *ControlDTCSetting `json:"controlDTCSetting,omitempty"`
 }
 
 // DIDRef names the data identifier to read.
@@ -332,4 +345,39 @@ type Expectation struct {
 	// +kubebuilder:validation:MaxLength=4096
 	// +optional
 	Value *string `json:"value,omitempty"`
+}
+
+// CommunicationControl names which of the ECU's message directions to switch (service 0x28).
+type CommunicationControl struct {
+	// controlType is enableRxAndTx, enableRxAndDisableTx, disableRxAndEnableTx, disableRxAndTx,
+	// or a sub-function number in decimal (4 and 5 need a node identification number: send
+	// them with a diagnostic step).
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(enableRxAndTx|enableRxAndDisableTx|disableRxAndEnableTx|disableRxAndTx|[0-3]|[6-9]|[1-9][0-9]|1[01][0-9]|12[0-7])$')",message="controlType must be enableRxAndTx, enableRxAndDisableTx, disableRxAndEnableTx, disableRxAndTx or a number 0..127 other than 4 and 5"
+	ControlType string `json:"controlType"`
+
+	// communicationType is the messages it applies to: 1 normal (the default), 2 network
+	// management, 3 both; the high nibble selects a subnet.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=255
+	// +optional
+	CommunicationType int32 `json:"communicationType,omitempty"`
+}
+
+// DTCSettingType stops (off) or resumes (on) DTC recording.
+// +kubebuilder:validation:Enum=on;off
+type DTCSettingType string
+
+const (
+	// DTCSettingOn resumes DTC recording (sub-function 0x01).
+	DTCSettingOn DTCSettingType = "on"
+	// DTCSettingOff stops DTC recording (sub-function 0x02).
+	DTCSettingOff DTCSettingType = "off"
+)
+
+// ControlDTCSetting says whether the ECU records DTCs (service 0x85).
+type ControlDTCSetting struct {
+	// type is on or off.
+	Type DTCSettingType `json:"type"`
 }

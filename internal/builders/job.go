@@ -65,6 +65,12 @@ func (w *JobWrapper) TTLSecondsAfterFinished(seconds int32) *JobWrapper {
 	return w
 }
 
+// Trace sets when the agent keeps the job's pcapng trace.
+func (w *JobWrapper) Trace(mode diagv1.TraceMode) *JobWrapper {
+	w.Spec.Trace = mode
+	return w
+}
+
 // Suspend sets spec.suspend.
 func (w *JobWrapper) Suspend() *JobWrapper {
 	w.Spec.Suspend = true

@@ -186,3 +186,15 @@ func SecurityAccess(name string, level int32, key diagv1.HexBytes) *StepWrapper 
 func RoutineControl(name string, routineType diagv1.RoutineControlType, id int32, data diagv1.HexBytes) *StepWrapper {
 	return uds(name, diagv1.UDSAction{RoutineControl: &diagv1.RoutineControl{Type: routineType, ID: id, Data: data}})
 }
+
+// CommunicationControl switches the ECU's message directions (controlType by ISO name or
+// number) for communicationType (0 leaves the default, 1).
+func CommunicationControl(name, controlType string, communicationType int32) *StepWrapper {
+	return uds(name, diagv1.UDSAction{CommunicationControl: &diagv1.CommunicationControl{
+		ControlType: controlType, CommunicationType: communicationType}})
+}
+
+// ControlDTCSetting stops (off) or resumes (on) DTC recording.
+func ControlDTCSetting(name string, setting diagv1.DTCSettingType) *StepWrapper {
+	return uds(name, diagv1.UDSAction{ControlDTCSetting: &diagv1.ControlDTCSetting{Type: setting}})
+}
