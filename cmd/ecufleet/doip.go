@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -39,7 +40,21 @@ func (o *doipOptions) command(use, short string, args cobra.PositionalArgs, run 
 			if o.output != "table" && o.output != "json" {
 				return fmt.Errorf("--output %q: want table or json", o.output)
 			}
+			if o.pcap != "" {
+				c, err := openCapture(o.pcap)
+				if err != nil {
+					return err
+				}
+				o.capture = c
+				defer func() { o.capture = nil }()
+			}
 			res, err := run(cmd.Context(), args)
+			if o.capture != nil {
+				// Written even when the command failed: a failure's trace is the one wanted.
+				if cerr := o.capture.close(); cerr != nil {
+					err = errors.Join(err, cerr)
+				}
+			}
 			if err != nil {
 				return err
 			}

@@ -26,6 +26,9 @@ type doipOptions struct {
 	activationType  string
 	output          string
 	timeout         time.Duration
+	pcap            string
+
+	capture *capture // the --pcap recording while a subcommand runs, else nil
 }
 
 // register adds the shared flags to f (the doip command's persistent flags).
@@ -38,6 +41,7 @@ func (o *doipOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.activationType, "activation-type", "0", "routing activation type (0 default, 1 WWH-OBD, 0xE0 central security) or none to skip activation")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	f.DurationVar(&o.timeout, "timeout", doip.DefaultControlTimeout, "wait for each DoIP answer (and the discovery window); UDS answers follow P2/P2* with response pending up to 60s")
+	f.StringVar(&o.pcap, "pcap", "", "record this command's DoIP frames (TCP and UDP) as pcapng in FILE, for Wireshark")
 }
 
 // client builds the DoIP client from the flags.
@@ -47,6 +51,9 @@ func (o *doipOptions) client() (*doip.Client, error) {
 	}
 	c := &doip.Client{TesterAddress: uint16(o.tester), ProtocolVersion: o.protocolVersion,
 		ControlTimeout: o.timeout, AckTimeout: o.timeout}
+	if o.capture != nil {
+		c.Hook = o.capture.hook
+	}
 	if strings.EqualFold(o.activationType, "none") {
 		c.NoActivation = true
 		return c, nil
@@ -101,6 +108,11 @@ func (o *doipOptions) dial(ctx context.Context) (*doip.Conn, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	what := "routing activation"
+	if c.NoActivation {
+		what = "connect"
+	}
+	o.note(what)
 	conn, err := c.Dial(ctx, addr)
 	if err != nil {
 		return nil, "", o.explain("connect", addr, err)

@@ -90,6 +90,7 @@ func (o *doipOptions) send(ctx context.Context, hexReq string, count int) (doipR
 		}
 	}
 	c := uds.NewClient(conn, target)
+	o.note("send " + uds.FormatHex(req))
 	stats := newLoadStats(count)
 	var last sendResult
 	start := time.Now()
