@@ -15,7 +15,8 @@ func newDoIPCmd() *cobra.Command {
 		Use:   "doip",
 		Short: "Talk DoIP (ISO 13400-2) and UDS (ISO 14229) to an ECU or gateway",
 		Long: `Talk DoIP and UDS to an ECU: discover entities, ask one for identification, entity status
-or power mode (UDP), run an alive check, or send UDS requests over an activated TCP connection.`,
+or power mode (UDP), run an alive check, send UDS requests over an activated TCP connection,
+or flash an image with download. --pcap FILE records any of them as pcapng for Wireshark.`,
 	}
 	o.register(cmd.PersistentFlags())
 	// A new subcommand (such as download) is one doip_<name>.go file and one line here.
@@ -26,6 +27,7 @@ or power mode (UDP), run an alive check, or send UDS requests over an activated 
 		o.command("power-mode", "Ask one entity whether the vehicle is ready for diagnostics over UDP", cobra.NoArgs, o.powerMode),
 		o.command("alive", "Connect over TCP, activate routing and run an alive check", cobra.NoArgs, o.alive),
 		o.sendCommand(),
+		o.downloadCommand(),
 	)
 	return cmd
 }

@@ -102,6 +102,18 @@ func (o *doipOptions) udpTarget() (*doip.Client, string, error) {
 	return c, addr, err
 }
 
+// ecuAddress is the logical address UDS requests go to: --logical-address, else the entity
+// address routing activation gave; what names the subcommand in the error.
+func (o *doipOptions) ecuAddress(conn *doip.Conn, what string) (uint16, error) {
+	if o.logicalAddress != 0 {
+		return uint16(o.logicalAddress), nil
+	}
+	if a := conn.EntityAddress(); a != 0 {
+		return a, nil
+	}
+	return 0, fmt.Errorf("%s: no routing activation gave the entity address; set --logical-address", what)
+}
+
 // dial connects and (unless --activation-type none) activates routing.
 func (o *doipOptions) dial(ctx context.Context) (*doip.Conn, string, error) {
 	c, addr, err := o.udpTarget()

@@ -83,11 +83,9 @@ func (o *doipOptions) send(ctx context.Context, hexReq string, count int) (doipR
 		return nil, err
 	}
 	defer conn.Close()
-	target := uint16(o.logicalAddress)
-	if target == 0 {
-		if target = conn.EntityAddress(); target == 0 {
-			return nil, errors.New("send: no routing activation gave the entity address; set --logical-address")
-		}
+	target, err := o.ecuAddress(conn, "send")
+	if err != nil {
+		return nil, err
 	}
 	c := uds.NewClient(conn, target)
 	o.note("send " + uds.FormatHex(req))
