@@ -46,7 +46,8 @@ func TestDoIPDownloadFlashesTheSimulator(t *testing.T) {
 	addr, _ := startSimCmd(t)
 	file, im := writeIHex(t, 0x00010000, 64<<10)
 
-	out, progress, err := runDoIPStreams(t, append([]string{"download", file, "--ecu", addr, "-o", "json"}, unlockArgs...)...)
+	pcap := filepath.Join(t.TempDir(), "download.pcapng")
+	out, progress, err := runDoIPStreams(t, append([]string{"download", file, "--ecu", addr, "-o", "json", "--pcap", pcap}, unlockArgs...)...)
 	if err != nil {
 		t.Fatalf("download: %v\n%s", err, progress)
 	}
@@ -77,6 +78,24 @@ func TestDoIPDownloadFlashesTheSimulator(t *testing.T) {
 		"TARGET", "FORMAT", "SEGMENTS", "BYTES", "BLOCKS", "SECONDS", "MB/S", "CRC32")
 	if strings.Join(row[:5], " ") != "0x00E0 ihex 1 65536 64" || row[7] != crc {
 		t.Errorf("download table row %q, want 64 blocks of 1024 bytes with --max-block-length 1026", row)
+	}
+
+	// The --pcap of the first download: every request of the sequence and its answer (tshark
+	// shows the request's SID on both), commented, dissected; the blocks trimmed.
+	counts := map[string]int{}
+	for _, l := range dissect(t, pcap, addr, "uds.sid") {
+		counts[l]++
+	}
+	seg, trimmed := "download segment 1 of 1 at 0x00010000", ",TransferData trimmed for the trace: 64 of "
+	for want, n := range map[string]int{
+		"session programming\t0x10": 2, "security access level 0x01\t0x27": 4,
+		seg + "\t0x34": 2, seg + "\t0x36": 17, seg + "\t0x37": 2,
+		seg + trimmed + "4088 data bytes kept (DoIP message of 4102 bytes, now 78)\t0x36": 16,
+		seg + trimmed + "128 data bytes kept (DoIP message of 142 bytes, now 78)\t0x36":   1,
+	} {
+		if counts[want] != n {
+			t.Errorf("--pcap: %d packets %q, want %d; all: %v", counts[want], want, n, counts)
+		}
 	}
 }
 
