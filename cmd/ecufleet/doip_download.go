@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -156,15 +157,11 @@ func (o *doipOptions) download(ctx context.Context, file string, d *downloadOpti
 		return nil, err
 	}
 	maxRequest := o.maxRequestLength(ctx, progress)
-	conn, addr, err := o.dial(ctx)
+	conn, addr, target, err := o.dialECU(ctx, "download")
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	target, err := o.ecuAddress(conn, "download")
-	if err != nil {
-		return nil, err
-	}
 	where := fmt.Sprintf("%s (ECU 0x%04X)", addr, target)
 	c := uds.NewClient(conn, target)
 	if err := o.prepare(ctx, c, u, where); err != nil {
@@ -239,8 +236,8 @@ func (o *doipOptions) prepare(ctx context.Context, c *uds.Client, u unlock, wher
 	if err != nil {
 		return o.explainUDS("security access seed "+uds.FormatHex(req)+" to", where, err)
 	}
-	if allZero(seed) {
-		return nil // already unlocked
+	if len(seed) > 0 && len(bytes.TrimLeft(seed, "\x00")) == 0 {
+		return nil // an all-zero seed: already unlocked
 	}
 	if len(u.key) == 0 {
 		return fmt.Errorf("security access of %s: the ECU sent seed %s: give the key with --security-key", where, uds.FormatHex(seed))
@@ -256,39 +253,26 @@ func (o *doipOptions) prepare(ctx context.Context, c *uds.Client, u unlock, wher
 	return nil
 }
 
-func allZero(b []byte) bool {
-	for _, v := range b {
-		if v != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // explainUDS is explain with a hint for the NRCs a flash sequence meets.
 func (o *doipOptions) explainUDS(what, where string, err error) error {
 	var nre *uds.NegativeResponseError
 	if !errors.As(err, &nre) {
 		return o.explain(what, where, err)
 	}
-	hint := ""
-	switch nre.NRC {
-	case uds.NRCServiceNotSupportedInActiveSession, uds.NRCSubFunctionNotSupportedInActiveSession:
-		hint = "; enter the programming session first: --session programming"
-	case uds.NRCSecurityAccessDenied:
-		hint = "; unlock the ECU first: --security-level L --security-key HEX"
-	case uds.NRCInvalidKey:
-		hint = "; check --security-key"
-	case uds.NRCExceededNumberOfAttempts, uds.NRCRequiredTimeDelayNotExpired:
-		hint = "; wait for the ECU's security lockout to end, then retry with the right --security-key"
-	case uds.NRCRequestOutOfRange:
-		hint = "; check the image's addresses and size against the ECU's memory (--address for a binary image)"
-	case uds.NRCConditionsNotCorrect:
-		hint = "; a transfer may still be open from an earlier attempt: reset the ECU (doip send 11 01) and retry"
-	case uds.NRCRequestSequenceError:
-		hint = "; the ECU lost track of the transfer: reset it (doip send 11 01) and retry"
-	}
-	return fmt.Errorf("%s %s: %w%s", what, where, err, hint)
+	return fmt.Errorf("%s %s: %w%s", what, where, err, flashHints[nre.NRC])
+}
+
+// flashHints say what to try after an NRC of a flash sequence.
+var flashHints = map[uds.NRC]string{
+	uds.NRCServiceNotSupportedInActiveSession:     "; enter the programming session first: --session programming",
+	uds.NRCSubFunctionNotSupportedInActiveSession: "; enter the programming session first: --session programming",
+	uds.NRCSecurityAccessDenied:                   "; unlock the ECU first: --security-level L --security-key HEX",
+	uds.NRCInvalidKey:                             "; check --security-key",
+	uds.NRCExceededNumberOfAttempts:               "; wait for the ECU's security lockout to end, then retry with the right --security-key",
+	uds.NRCRequiredTimeDelayNotExpired:            "; wait for the ECU's security lockout to end, then retry with the right --security-key",
+	uds.NRCRequestOutOfRange:                      "; check the image's addresses and size against the ECU's memory (--address for a binary image)",
+	uds.NRCConditionsNotCorrect:                   "; a transfer may still be open from an earlier attempt: reset the ECU (doip send 11 01) and retry",
+	uds.NRCRequestSequenceError:                   "; the ECU lost track of the transfer: reset it (doip send 11 01) and retry",
 }
 
 // megabytesPerSecond is n bytes over d in MB/s (10^6 bytes), as throughput is usually quoted.

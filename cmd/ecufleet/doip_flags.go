@@ -102,16 +102,22 @@ func (o *doipOptions) udpTarget() (*doip.Client, string, error) {
 	return c, addr, err
 }
 
-// ecuAddress is the logical address UDS requests go to: --logical-address, else the entity
-// address routing activation gave; what names the subcommand in the error.
-func (o *doipOptions) ecuAddress(conn *doip.Conn, what string) (uint16, error) {
+// dialECU dials as dial does and returns the logical address UDS requests go to as well:
+// --logical-address, else the entity address routing activation gave; what names the
+// subcommand in the error.
+func (o *doipOptions) dialECU(ctx context.Context, what string) (*doip.Conn, string, uint16, error) {
+	conn, addr, err := o.dial(ctx)
+	if err != nil {
+		return nil, "", 0, err
+	}
 	if o.logicalAddress != 0 {
-		return uint16(o.logicalAddress), nil
+		return conn, addr, uint16(o.logicalAddress), nil
 	}
 	if a := conn.EntityAddress(); a != 0 {
-		return a, nil
+		return conn, addr, a, nil
 	}
-	return 0, fmt.Errorf("%s: no routing activation gave the entity address; set --logical-address", what)
+	conn.Close()
+	return nil, "", 0, fmt.Errorf("%s: no routing activation gave the entity address; set --logical-address", what)
 }
 
 // dial connects and (unless --activation-type none) activates routing.

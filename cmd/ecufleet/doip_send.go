@@ -78,15 +78,11 @@ func (o *doipOptions) send(ctx context.Context, hexReq string, count int) (doipR
 	if count < 1 {
 		return nil, fmt.Errorf("--count %d: want at least 1", count)
 	}
-	conn, addr, err := o.dial(ctx)
+	conn, addr, target, err := o.dialECU(ctx, "send")
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	target, err := o.ecuAddress(conn, "send")
-	if err != nil {
-		return nil, err
-	}
 	c := uds.NewClient(conn, target)
 	o.note("send " + uds.FormatHex(req))
 	stats := newLoadStats(count)

@@ -31,22 +31,8 @@ func (r *recorder) Conn(e ConnEvent) {
 
 func TestHookSeesEveryFrameInOrder(t *testing.T) {
 	addr := startServer(t, echoServer())
-	ctx := testCtx(t)
 	rec := &recorder{}
-	conn, err := (&Client{Hook: rec}).Dial(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.Send(ctx, 0x00E0, []byte{0x22, 0xF1, 0x90}); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	if _, err := conn.Receive(ctx); err != nil {
-		t.Fatalf("Receive: %v", err)
-	}
-	if _, err := conn.AliveCheck(ctx); err != nil {
-		t.Fatalf("AliveCheck: %v", err)
-	}
-	conn.Close()
+	hookedSession(t, addr, rec, []byte{0x22, 0xF1, 0x90})
 
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -91,6 +77,29 @@ func TestHookSeesEveryFrameInOrder(t *testing.T) {
 	}
 }
 
+// hookedSession dials echoServer's addr with hook, sends each request and reads its answer,
+// runs an alive check and closes: the session the hook tests record.
+func hookedSession(t *testing.T, addr string, hook FrameHook, reqs ...[]byte) {
+	t.Helper()
+	ctx := testCtx(t)
+	conn, err := (&Client{Hook: hook}).Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range reqs {
+		if err := conn.Send(ctx, 0x00E0, req); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		if _, err := conn.Receive(ctx); err != nil {
+			t.Fatalf("Receive: %v", err)
+		}
+	}
+	if _, err := conn.AliveCheck(ctx); err != nil {
+		t.Fatalf("AliveCheck: %v", err)
+	}
+	conn.Close()
+}
+
 // snapshot returns copies of what r has seen so far.
 func (r *recorder) snapshot() ([]Frame, []ConnEvent) {
 	r.mu.Lock()
@@ -122,24 +131,8 @@ func TestServerHookSeesTheClientsFramesInOrder(t *testing.T) {
 	s := echoServer()
 	s.Hook = srvRec
 	addr := startServer(t, s)
-	ctx := testCtx(t)
 	cliRec := &recorder{}
-	conn, err := (&Client{Hook: cliRec}).Dial(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, req := range [][]byte{{0x22, 0xF1, 0x90}, {0x3E, 0x00}} {
-		if err := conn.Send(ctx, 0x00E0, req); err != nil {
-			t.Fatalf("Send: %v", err)
-		}
-		if _, err := conn.Receive(ctx); err != nil {
-			t.Fatalf("Receive: %v", err)
-		}
-	}
-	if _, err := conn.AliveCheck(ctx); err != nil {
-		t.Fatalf("AliveCheck: %v", err)
-	}
-	conn.Close()
+	hookedSession(t, addr, cliRec, []byte{0x22, 0xF1, 0x90}, []byte{0x3E, 0x00})
 
 	cli, _ := cliRec.snapshot()
 	srv, events := srvRec.waitFor(t, len(cli), 2)
