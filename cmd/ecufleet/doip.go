@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -14,7 +15,8 @@ func newDoIPCmd() *cobra.Command {
 		Use:   "doip",
 		Short: "Talk DoIP (ISO 13400-2) and UDS (ISO 14229) to an ECU or gateway",
 		Long: `Talk DoIP and UDS to an ECU: discover entities, ask one for identification, entity status
-or power mode (UDP), run an alive check, or send UDS requests over an activated TCP connection.`,
+or power mode (UDP), run an alive check, send UDS requests over an activated TCP connection,
+or flash an image with download. --pcap FILE records any of them as pcapng for Wireshark.`,
 	}
 	o.register(cmd.PersistentFlags())
 	// A new subcommand (such as download) is one doip_<name>.go file and one line here.
@@ -25,6 +27,7 @@ or power mode (UDP), run an alive check, or send UDS requests over an activated 
 		o.command("power-mode", "Ask one entity whether the vehicle is ready for diagnostics over UDP", cobra.NoArgs, o.powerMode),
 		o.command("alive", "Connect over TCP, activate routing and run an alive check", cobra.NoArgs, o.alive),
 		o.sendCommand(),
+		o.downloadCommand(),
 	)
 	return cmd
 }
@@ -39,7 +42,21 @@ func (o *doipOptions) command(use, short string, args cobra.PositionalArgs, run 
 			if o.output != "table" && o.output != "json" {
 				return fmt.Errorf("--output %q: want table or json", o.output)
 			}
+			if o.pcap != "" {
+				c, err := openCapture(o.pcap)
+				if err != nil {
+					return err
+				}
+				o.capture = c
+				defer func() { o.capture = nil }()
+			}
 			res, err := run(cmd.Context(), args)
+			if o.capture != nil {
+				// Written even when the command failed: a failure's trace is the one wanted.
+				if cerr := o.capture.close(); cerr != nil {
+					err = errors.Join(err, cerr)
+				}
+			}
 			if err != nil {
 				return err
 			}

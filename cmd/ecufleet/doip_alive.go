@@ -25,6 +25,7 @@ func (o *doipOptions) alive(ctx context.Context, _ []string) (doipResult, error)
 	}
 	defer conn.Close()
 	start := time.Now()
+	o.note("alive check")
 	resp, err := conn.AliveCheck(ctx)
 	if err != nil {
 		return nil, o.explain("alive check of", addr, err)

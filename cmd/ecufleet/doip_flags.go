@@ -26,6 +26,9 @@ type doipOptions struct {
 	activationType  string
 	output          string
 	timeout         time.Duration
+	pcap            string
+
+	capture *capture // the --pcap recording while a subcommand runs, else nil
 }
 
 // register adds the shared flags to f (the doip command's persistent flags).
@@ -38,6 +41,7 @@ func (o *doipOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.activationType, "activation-type", "0", "routing activation type (0 default, 1 WWH-OBD, 0xE0 central security) or none to skip activation")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	f.DurationVar(&o.timeout, "timeout", doip.DefaultControlTimeout, "wait for each DoIP answer (and the discovery window); UDS answers follow P2/P2* with response pending up to 60s")
+	f.StringVar(&o.pcap, "pcap", "", "record this command's DoIP frames (TCP and UDP) as pcapng in FILE, for Wireshark")
 }
 
 // client builds the DoIP client from the flags.
@@ -47,6 +51,9 @@ func (o *doipOptions) client() (*doip.Client, error) {
 	}
 	c := &doip.Client{TesterAddress: uint16(o.tester), ProtocolVersion: o.protocolVersion,
 		ControlTimeout: o.timeout, AckTimeout: o.timeout}
+	if o.capture != nil {
+		c.Hook = o.capture.hook
+	}
 	if strings.EqualFold(o.activationType, "none") {
 		c.NoActivation = true
 		return c, nil
@@ -95,12 +102,35 @@ func (o *doipOptions) udpTarget() (*doip.Client, string, error) {
 	return c, addr, err
 }
 
+// dialECU dials as dial does and returns the logical address UDS requests go to as well:
+// --logical-address, else the entity address routing activation gave; what names the
+// subcommand in the error.
+func (o *doipOptions) dialECU(ctx context.Context, what string) (*doip.Conn, string, uint16, error) {
+	conn, addr, err := o.dial(ctx)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	if o.logicalAddress != 0 {
+		return conn, addr, uint16(o.logicalAddress), nil
+	}
+	if a := conn.EntityAddress(); a != 0 {
+		return conn, addr, a, nil
+	}
+	conn.Close()
+	return nil, "", 0, fmt.Errorf("%s: no routing activation gave the entity address; set --logical-address", what)
+}
+
 // dial connects and (unless --activation-type none) activates routing.
 func (o *doipOptions) dial(ctx context.Context) (*doip.Conn, string, error) {
 	c, addr, err := o.udpTarget()
 	if err != nil {
 		return nil, "", err
 	}
+	what := "routing activation"
+	if c.NoActivation {
+		what = "connect"
+	}
+	o.note(what)
 	conn, err := c.Dial(ctx, addr)
 	if err != nil {
 		return nil, "", o.explain("connect", addr, err)

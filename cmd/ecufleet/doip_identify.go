@@ -54,6 +54,7 @@ func (o *doipOptions) discover(ctx context.Context, _ []string) (doipResult, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
+	o.note("discover")
 	found, err := c.Discover(ctx, addr, doip.IdentifyQuery{})
 	if err != nil {
 		return nil, o.explain("discover on", addr, err)
@@ -71,6 +72,7 @@ func (o *doipOptions) identify(ctx context.Context, _ []string) (doipResult, err
 	if err != nil {
 		return nil, err
 	}
+	o.note("identify")
 	a, err := c.Identify(ctx, addr, doip.IdentifyQuery{})
 	if err != nil {
 		return nil, o.explain("identify", addr, err)

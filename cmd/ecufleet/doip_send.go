@@ -78,18 +78,13 @@ func (o *doipOptions) send(ctx context.Context, hexReq string, count int) (doipR
 	if count < 1 {
 		return nil, fmt.Errorf("--count %d: want at least 1", count)
 	}
-	conn, addr, err := o.dial(ctx)
+	conn, addr, target, err := o.dialECU(ctx, "send")
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	target := uint16(o.logicalAddress)
-	if target == 0 {
-		if target = conn.EntityAddress(); target == 0 {
-			return nil, errors.New("send: no routing activation gave the entity address; set --logical-address")
-		}
-	}
 	c := uds.NewClient(conn, target)
+	o.note("send " + uds.FormatHex(req))
 	stats := newLoadStats(count)
 	var last sendResult
 	start := time.Now()

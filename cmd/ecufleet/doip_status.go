@@ -27,6 +27,7 @@ func (o *doipOptions) status(ctx context.Context, _ []string) (doipResult, error
 	if err != nil {
 		return nil, err
 	}
+	o.note("entity status")
 	st, err := c.EntityStatus(ctx, addr)
 	if err != nil {
 		return nil, o.explain("entity status of", addr, err)
@@ -52,6 +53,7 @@ func (o *doipOptions) powerMode(ctx context.Context, _ []string) (doipResult, er
 	if err != nil {
 		return nil, err
 	}
+	o.note("power mode")
 	pm, err := c.PowerMode(ctx, addr)
 	if err != nil {
 		return nil, o.explain("power mode of", addr, err)

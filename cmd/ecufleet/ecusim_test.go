@@ -68,15 +68,23 @@ func startSimCmd(t *testing.T, args ...string) (addr string, stop func() error) 
 // runDoIP runs `ecufleet doip args...` in-process and returns its standard output.
 func runDoIP(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	out, _, err := runDoIPStreams(t, args...)
+	return out, err
+}
+
+// runDoIPStreams runs `ecufleet doip args...` in-process and returns its standard output
+// and standard error (where progress goes).
+func runDoIPStreams(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	var out bytes.Buffer
+	var out, errOut bytes.Buffer
 	root := newRootCmd()
 	root.SetArgs(append([]string{"doip"}, args...))
 	root.SetOut(&out)
-	root.SetErr(io.Discard)
-	err := root.ExecuteContext(ctx)
-	return out.String(), err
+	root.SetErr(&errOut)
+	err = root.ExecuteContext(ctx)
+	return out.String(), errOut.String(), err
 }
 
 func mustDoIP(t *testing.T, args ...string) string {

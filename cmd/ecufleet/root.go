@@ -42,6 +42,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newWaitCmd())
 	root.AddCommand(newResultsCmd())
+	root.AddCommand(newTraceCmd())
 	return root
 }
 

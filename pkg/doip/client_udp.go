@@ -77,12 +77,19 @@ func (c *Client) udpRequest(ctx context.Context, addr string, req Message, want 
 	defer nc.Close()
 	stop := interruptOnDone(ctx, nc)
 	defer stop()
-	if _, err := nc.Write(Marshal(s.ProtocolVersion, req)); err != nil {
+	out := Marshal(s.ProtocolVersion, req)
+	if _, err := nc.Write(out); err != nil {
 		return nil, fmt.Errorf("doip: send %v to %s: %w", req.Type(), addr, err)
+	}
+	if s.Hook != nil {
+		reportFrame(s.Hook, FrameSent, true, nc.LocalAddr(), nc.RemoteAddr(), out)
 	}
 	buf := make([]byte, maxDatagram)
 	for {
 		n, err := nc.Read(buf)
+		if err == nil && s.Hook != nil {
+			reportFrame(s.Hook, FrameReceived, true, nc.LocalAddr(), nc.RemoteAddr(), buf[:n])
+		}
 		if err != nil {
 			var ne net.Error
 			if ctx.Err() != nil {
@@ -133,13 +140,20 @@ func (c *Client) Discover(ctx context.Context, broadcastAddr string, q IdentifyQ
 	defer pc.Close()
 	stop := interruptOnDone(ctx, pc)
 	defer stop()
-	if _, err := pc.WriteTo(Marshal(s.ProtocolVersion, q.request()), to); err != nil {
+	out := Marshal(s.ProtocolVersion, q.request())
+	if _, err := pc.WriteTo(out, to); err != nil {
 		return nil, fmt.Errorf("doip: send discovery to %s: %w", to, err)
+	}
+	if s.Hook != nil {
+		reportFrame(s.Hook, FrameSent, true, pc.LocalAddr(), to, out)
 	}
 	var found []Announcement
 	buf := make([]byte, maxDatagram)
 	for {
 		n, from, err := pc.ReadFrom(buf)
+		if err == nil && s.Hook != nil {
+			reportFrame(s.Hook, FrameReceived, true, pc.LocalAddr(), from, buf[:n])
+		}
 		if err != nil {
 			// Read ctx.Err() once: the socket deadline is the context's, so the context may
 			// expire between two looks, and a deadline reached is the normal end either way.

@@ -1,6 +1,7 @@
 package doip
 
 import (
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"time"
@@ -33,8 +34,10 @@ type ConnEvent struct {
 	Local, Remote netip.AddrPort
 }
 
-// FrameHook sees the frames and connection events of a Conn, in the order they happen. It
-// runs on the reading or writing goroutine, so it must be quick and must not call the Conn.
+// FrameHook sees the frames and connection events of a Conn (Client.Hook), of a Client's UDP
+// requests, or of every socket of a Server (Server.Hook), in the order they happen. It runs
+// on the reading or writing goroutine, so it must be quick and must not call the Conn or
+// Server; a Server's hook is called from several goroutines at once.
 type FrameHook interface {
 	Frame(Frame)
 	Conn(ConnEvent)
@@ -58,12 +61,32 @@ func addrPort(a net.Addr) netip.AddrPort {
 
 // report gives one whole frame to the link's hook.
 func (l *link) report(dir FrameDirection, data []byte) {
-	l.hook.Frame(Frame{Time: time.Now(), Dir: dir, Local: addrPort(l.nc.LocalAddr()),
-		Remote: addrPort(l.nc.RemoteAddr()), Data: data})
+	reportFrame(l.hook, dir, false, l.nc.LocalAddr(), l.nc.RemoteAddr(), data)
 }
 
 // event tells the link's hook that its connection opened or closed.
 func (l *link) event(open bool) {
-	l.hook.Conn(ConnEvent{Time: time.Now(), Open: open, Local: addrPort(l.nc.LocalAddr()),
-		Remote: addrPort(l.nc.RemoteAddr())})
+	reportConn(l.hook, open, l.nc.LocalAddr(), l.nc.RemoteAddr())
+}
+
+// reportFrame gives one whole frame that crossed the socket local-remote to h.
+func reportFrame(h FrameHook, dir FrameDirection, udp bool, local, remote net.Addr, data []byte) {
+	h.Frame(Frame{Time: time.Now(), Dir: dir, UDP: udp, Local: addrPort(local), Remote: addrPort(remote), Data: data})
+}
+
+// reportFrames gives each whole frame of buf (frames back to back, as one write sends them) to h.
+func reportFrames(h FrameHook, dir FrameDirection, local, remote net.Addr, buf []byte) {
+	for len(buf) >= HeaderLen {
+		n := HeaderLen + int(binary.BigEndian.Uint32(buf[4:8]))
+		if n > len(buf) {
+			n = len(buf) // never happens for frames this package built; report the rest whole
+		}
+		reportFrame(h, dir, false, local, remote, buf[:n:n])
+		buf = buf[n:]
+	}
+}
+
+// reportConn tells h that the TCP connection local-remote opened or closed.
+func reportConn(h FrameHook, open bool, local, remote net.Addr) {
+	h.Conn(ConnEvent{Time: time.Now(), Open: open, Local: addrPort(local), Remote: addrPort(remote)})
 }

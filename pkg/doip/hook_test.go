@@ -2,6 +2,7 @@ package doip
 
 import (
 	"bytes"
+	"context"
 	"net/netip"
 	"sync"
 	"testing"
@@ -30,22 +31,8 @@ func (r *recorder) Conn(e ConnEvent) {
 
 func TestHookSeesEveryFrameInOrder(t *testing.T) {
 	addr := startServer(t, echoServer())
-	ctx := testCtx(t)
 	rec := &recorder{}
-	conn, err := (&Client{Hook: rec}).Dial(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.Send(ctx, 0x00E0, []byte{0x22, 0xF1, 0x90}); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	if _, err := conn.Receive(ctx); err != nil {
-		t.Fatalf("Receive: %v", err)
-	}
-	if _, err := conn.AliveCheck(ctx); err != nil {
-		t.Fatalf("AliveCheck: %v", err)
-	}
-	conn.Close()
+	hookedSession(t, addr, rec, []byte{0x22, 0xF1, 0x90})
 
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -88,4 +75,133 @@ func TestHookSeesEveryFrameInOrder(t *testing.T) {
 	if len(rec.events) != 2 || !rec.events[0].Open || rec.events[1].Open || rec.events[0].Remote != server {
 		t.Errorf("events = %+v, want open then close of %v", rec.events, server)
 	}
+}
+
+// hookedSession dials echoServer's addr with hook, sends each request and reads its answer,
+// runs an alive check and closes: the session the hook tests record.
+func hookedSession(t *testing.T, addr string, hook FrameHook, reqs ...[]byte) {
+	t.Helper()
+	ctx := testCtx(t)
+	conn, err := (&Client{Hook: hook}).Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range reqs {
+		if err := conn.Send(ctx, 0x00E0, req); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		if _, err := conn.Receive(ctx); err != nil {
+			t.Fatalf("Receive: %v", err)
+		}
+	}
+	if _, err := conn.AliveCheck(ctx); err != nil {
+		t.Fatalf("AliveCheck: %v", err)
+	}
+	conn.Close()
+}
+
+// snapshot returns copies of what r has seen so far.
+func (r *recorder) snapshot() ([]Frame, []ConnEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Frame(nil), r.frames...), append([]ConnEvent(nil), r.events...)
+}
+
+// waitFor polls r until it has seen n frames and m events, since the Server reports on its
+// own goroutines.
+func (r *recorder) waitFor(t *testing.T, n, m int) ([]Frame, []ConnEvent) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		frames, events := r.snapshot()
+		if len(frames) >= n && len(events) >= m || time.Now().After(deadline) {
+			return frames, events
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// opposite reports whether a and b are the same frame seen from the two ends of a socket.
+func opposite(a, b Frame) bool {
+	return a.Dir != b.Dir && a.UDP == b.UDP && a.Local == b.Remote && a.Remote == b.Local && bytes.Equal(a.Data, b.Data)
+}
+
+func TestServerHookSeesTheClientsFramesInOrder(t *testing.T) {
+	srvRec := &recorder{}
+	s := echoServer()
+	s.Hook = srvRec
+	addr := startServer(t, s)
+	cliRec := &recorder{}
+	hookedSession(t, addr, cliRec, []byte{0x22, 0xF1, 0x90}, []byte{0x3E, 0x00})
+
+	cli, _ := cliRec.snapshot()
+	srv, events := srvRec.waitFor(t, len(cli), 2)
+	if len(srv) != len(cli) {
+		t.Fatalf("server hook saw %d frames, the client's %d:\nserver %+v\nclient %+v", len(srv), len(cli), srv, cli)
+	}
+	for i := range cli {
+		if !opposite(cli[i], srv[i]) {
+			t.Errorf("frame %d: client saw %v % X (%v -> %v), server %v % X (%v -> %v)", i,
+				cli[i].Dir, cli[i].Data, cli[i].Local, cli[i].Remote, srv[i].Dir, srv[i].Data, srv[i].Local, srv[i].Remote)
+		}
+	}
+	if len(events) != 2 || !events[0].Open || events[1].Open || events[0].Local != cli[0].Remote || events[0].Remote != cli[0].Local {
+		t.Errorf("server events = %+v, want open then close of the client's socket %v -> %v", events, cli[0].Local, cli[0].Remote)
+	}
+}
+
+func TestHookSeesUDPVehicleIdentificationBothWays(t *testing.T) {
+	srvRec := &recorder{}
+	s := echoServer()
+	s.Hook = srvRec
+	addr := startServer(t, s)
+	ctx := testCtx(t)
+	cliRec := &recorder{}
+	c := &Client{Hook: cliRec}
+	if _, err := c.Identify(ctx, addr, IdentifyQuery{}); err != nil {
+		t.Fatalf("Identify: %v", err)
+	}
+	found, err := c.Discover(ctxWithTimeout(t, ctx, 300*time.Millisecond), addr, IdentifyQuery{})
+	if err != nil || len(found) != 1 {
+		t.Fatalf("Discover = %v, %v; want one entity", found, err)
+	}
+
+	cli, cliEvents := cliRec.snapshot()
+	srv, srvEvents := srvRec.waitFor(t, 4, 0)
+	wantTypes := []PayloadType{TypeVehicleIdentificationRequest, TypeVehicleAnnouncement,
+		TypeVehicleIdentificationRequest, TypeVehicleAnnouncement}
+	if len(cli) != len(wantTypes) || len(srv) != len(wantTypes) {
+		t.Fatalf("client hook saw %d frames, server hook %d, want %d each:\nclient %+v\nserver %+v", len(cli), len(srv), len(wantTypes), cli, srv)
+	}
+	server := netip.MustParseAddrPort(addr)
+	for i, want := range wantTypes {
+		var h Header
+		if err := h.Unmarshal(cli[i].Data); err != nil || h.Type != want {
+			t.Errorf("client frame %d: type %v (%v), want %v", i, h.Type, err, want)
+		}
+		wantDir := FrameSent
+		if i%2 == 1 {
+			wantDir = FrameReceived
+		}
+		if !cli[i].UDP || cli[i].Dir != wantDir || cli[i].Remote != server {
+			t.Errorf("client frame %d: udp %v dir %v remote %v, want UDP %v from/to %v", i, cli[i].UDP, cli[i].Dir, cli[i].Remote, wantDir, server)
+		}
+		if !srv[i].UDP || srv[i].Local != server || srv[i].Dir == wantDir || !bytes.Equal(srv[i].Data, cli[i].Data) {
+			t.Errorf("server frame %d: udp %v dir %v local %v % X, want the client's frame seen from %v", i, srv[i].UDP, srv[i].Dir, srv[i].Local, srv[i].Data, server)
+		}
+	}
+	// The client's identify socket is connected, so the server saw its real address.
+	if srv[0].Remote != cli[0].Local {
+		t.Errorf("server saw the identify request from %v, the client sent from %v", srv[0].Remote, cli[0].Local)
+	}
+	if len(cliEvents) != 0 || len(srvEvents) != 0 {
+		t.Errorf("UDP exchanges reported connection events: client %+v, server %+v", cliEvents, srvEvents)
+	}
+}
+
+// ctxWithTimeout is ctx bounded by d, cancelled at the end of the test.
+func ctxWithTimeout(t *testing.T, ctx context.Context, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	t.Cleanup(cancel)
+	return ctx
 }

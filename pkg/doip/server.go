@@ -48,6 +48,9 @@ type Server struct {
 	AnnounceTo       string        // default 255.255.255.255:13400
 	ProtocolVersion  byte          // version written in every header, default Version2012
 	Logger           logr.Logger
+	// Hook, when set, sees every frame the Server reads or writes on TCP and UDP and every TCP
+	// socket opening and closing, so an entity's side of a conversation can be recorded.
+	Hook FrameHook
 
 	ackCorkDelay time.Duration // how long a corked ACK may wait; 0 means ackCork (tests set it long)
 
@@ -241,6 +244,9 @@ func (s *Server) startConn(nc net.Conn) {
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
+	if s.Hook != nil {
+		reportConn(s.Hook, true, nc.LocalAddr(), nc.RemoteAddr())
+	}
 	go func() {
 		defer s.wg.Done()
 		defer func() {

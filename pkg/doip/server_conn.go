@@ -83,6 +83,9 @@ func (c *serverConn) serve() {
 	if c.flusher != nil {
 		c.flusher.Stop()
 	}
+	if c.s.Hook != nil { // under wmu, after the last reader and writer: no frame follows it
+		reportConn(c.s.Hook, false, c.nc.LocalAddr(), c.nc.RemoteAddr())
+	}
 	c.wmu.Unlock()
 }
 
@@ -107,6 +110,9 @@ func (c *serverConn) readLoop() (moved bool) {
 			c.restartInactivity()
 		}
 		h, p, err := c.rd.Next()
+		if err == nil && c.s.Hook != nil {
+			reportFrame(c.s.Hook, FrameReceived, false, c.nc.LocalAddr(), c.nc.RemoteAddr(), c.rd.last(h))
+		}
 		if err != nil {
 			var de *Error
 			if !errors.As(err, &de) {

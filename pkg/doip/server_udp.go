@@ -17,6 +17,9 @@ func (s *Server) serveUDP(pc net.PacketConn) {
 	var out []byte
 	for {
 		n, from, err := pc.ReadFrom(buf)
+		if err == nil && s.Hook != nil {
+			reportFrame(s.Hook, FrameReceived, true, pc.LocalAddr(), from, buf[:n])
+		}
 		if err != nil {
 			if s.inShutdown.Load() {
 				return
@@ -31,6 +34,8 @@ func (s *Server) serveUDP(pc net.PacketConn) {
 			out = AppendFrame(out[:0], s.version(), reply)
 			if _, err := pc.WriteTo(out, from); err != nil {
 				s.Logger.V(1).Info("Cannot answer UDP request", "to", from, "error", err)
+			} else if s.Hook != nil {
+				reportFrame(s.Hook, FrameSent, true, pc.LocalAddr(), from, out)
 			}
 		}
 	}
@@ -104,6 +109,8 @@ func (s *Server) announce(pc net.PacketConn) {
 		}
 		if _, err := pc.WriteTo(frame, addr); err != nil {
 			s.Logger.Error(err, "Cannot send vehicle announcement", "to", addr)
+		} else if s.Hook != nil {
+			reportFrame(s.Hook, FrameSent, true, pc.LocalAddr(), addr, frame)
 		}
 		t.Reset(interval)
 	}

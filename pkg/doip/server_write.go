@@ -80,6 +80,9 @@ func (c *serverConn) writeBuffered(deadline time.Time) error {
 	}
 	c.nc.SetWriteDeadline(deadline)
 	_, err := c.nc.Write(c.wbuf)
+	if err == nil && c.s.Hook != nil {
+		reportFrames(c.s.Hook, FrameSent, c.nc.LocalAddr(), c.nc.RemoteAddr(), c.wbuf)
+	}
 	c.wbuf = c.wbuf[:0]
 	if cap(c.wbuf) > initialReadBuffer {
 		c.wbuf = nil // do not pin one large response's buffer for the socket's lifetime
