@@ -204,3 +204,23 @@ func TestScriptErrorsAreReported(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptsTolerateMissingFields runs every script on objects without spec or status, as
+// Argo CD may see them right after creation or from an older version: a status, never an error.
+func TestScriptsTolerateMissingFields(t *testing.T) {
+	for _, kind := range kinds {
+		script, err := os.ReadFile(filepath.Join(group, kind, "health.lua"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, obj := range []map[string]any{
+			{"kind": kind},
+			{"kind": kind, "spec": map[string]any{}, "status": map[string]any{}},
+			{"kind": kind, "status": map[string]any{"conditions": []any{}, "lastRun": map[string]any{}}},
+		} {
+			if hs, err := runHealth(string(script), obj); err != nil || hs.Message == "" {
+				t.Errorf("%s on %v: %+v, %v: want a status with a message", kind, obj, hs, err)
+			}
+		}
+	}
+}
