@@ -7,36 +7,10 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/builders"
 )
-
-// metricSum adds up a counter or gauge over all its series, or a histogram's sums: what a
-// dashboard's sum() shows.
-func metricSum(name string) float64 {
-	GinkgoHelper()
-	families, err := metrics.Registry.Gather()
-	Expect(err).NotTo(HaveOccurred())
-	total := 0.0
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			switch {
-			case m.GetCounter() != nil:
-				total += m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				total += m.GetGauge().GetValue()
-			case m.GetHistogram() != nil:
-				total += m.GetHistogram().GetSampleSum()
-			}
-		}
-	}
-	return total
-}
 
 var _ = Describe("Fleet metrics", func() {
 	It("counts Ready agents in ecufleet_agents_ready", func(ctx SpecContext) {
@@ -100,9 +74,9 @@ var _ = Describe("Fleet metrics", func() {
 		agent := newAgent(ctx, ns, ns+"-a", 4, nil)
 		agent.hold.Store(true)
 		newECU(ctx, ns, "ecu-0", nil)
-		bytes := metricSum("ecufleet_flash_bytes_total")
+		bytes := metricValue("ecufleet_flash_bytes_total", nil)
 		throughputs := metricValue("ecufleet_flash_throughput_bytes_per_second", nil)
-		throughputSum := metricSum("ecufleet_flash_throughput_bytes_per_second")
+		throughputSum := metricValue("ecufleet_flash_throughput_bytes_per_second_sum", nil)
 
 		flash := builders.Download("flash").FromConfigMap("image", "app.hex").AsStep()
 		createJob(ctx, builders.MakeJob("flash", ns).ECU("ecu-0").Step(flash))
@@ -115,7 +89,7 @@ var _ = Describe("Fleet metrics", func() {
 				Transfer: &diagv1.TransferStatus{Bytes: 4096, TotalBytes: 65536, Blocks: 2, BytesPerSecond: 20000}}}
 		})
 		Expect(err).NotTo(HaveOccurred())
-		Consistently(func() float64 { return metricSum("ecufleet_flash_bytes_total") }, "500ms").Should(Equal(bytes))
+		Consistently(func() float64 { return metricValue("ecufleet_flash_bytes_total", nil) }, "500ms").Should(Equal(bytes))
 
 		By("adding the finished step's bytes and observing its throughput once")
 		agent.endRun(key)
@@ -125,8 +99,8 @@ var _ = Describe("Fleet metrics", func() {
 				Transfer: &diagv1.TransferStatus{Bytes: 65536, TotalBytes: 65536, Blocks: 32, BytesPerSecond: 32768}}}
 		})
 		Expect(err).NotTo(HaveOccurred())
-		Eventually(func() float64 { return metricSum("ecufleet_flash_bytes_total") }).Should(Equal(bytes + 65536))
+		Eventually(func() float64 { return metricValue("ecufleet_flash_bytes_total", nil) }).Should(Equal(bytes + 65536))
 		Expect(metricValue("ecufleet_flash_throughput_bytes_per_second", nil)).To(Equal(throughputs + 1))
-		Expect(metricSum("ecufleet_flash_throughput_bytes_per_second")).To(Equal(throughputSum + 32768))
+		Expect(metricValue("ecufleet_flash_throughput_bytes_per_second_sum", nil)).To(Equal(throughputSum + 32768))
 	})
 })

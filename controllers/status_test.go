@@ -1,6 +1,8 @@
 package controllers_test
 
 import (
+	"strings"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,9 +36,13 @@ func beCondition(status metav1.ConditionStatus, reason string) OmegaMatcher {
 }
 
 // metricValue reads a sample of controller-runtime's registry: a counter's or gauge's value,
-// or a histogram's sample count.
+// or a histogram's sample count (its sum when name is the histogram's _sum series).
 func metricValue(name string, labels map[string]string) float64 {
 	GinkgoHelper()
+	base, histogramSum := strings.CutSuffix(name, "_sum")
+	if histogramSum {
+		name = base
+	}
 	families, err := metrics.Registry.Gather()
 	Expect(err).NotTo(HaveOccurred())
 	for _, f := range families {
@@ -55,6 +61,8 @@ func metricValue(name string, labels map[string]string) float64 {
 				return m.GetCounter().GetValue()
 			case m.GetGauge() != nil:
 				return m.GetGauge().GetValue()
+			case m.GetHistogram() != nil && histogramSum:
+				return m.GetHistogram().GetSampleSum()
 			case m.GetHistogram() != nil:
 				return float64(m.GetHistogram().GetSampleCount())
 			}
