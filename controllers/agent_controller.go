@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -26,15 +27,21 @@ type AgentReconciler struct {
 	leases   client.Reader
 	recorder events.EventRecorder
 	opts     Options
+	ready    *readyCount // ecufleet_agents_ready
 }
 
 // Reconcile sets one agent's Ready condition (LeaseRenewed, LeaseExpired, NoLease).
 func (r *AgentReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	var agent diagv1.DiagnosticAgent
 	if err := r.client.Get(ctx, req.NamespacedName, &agent); err != nil {
-		return reconcile.Result{}, client.IgnoreNotFound(err)
+		if apierrors.IsNotFound(err) {
+			r.ready.set(req.NamespacedName, false, true)
+			return reconcile.Result{}, nil
+		}
+		return reconcile.Result{}, err
 	}
 	if agent.DeletionTimestamp != nil {
+		r.ready.set(req.NamespacedName, false, true)
 		return reconcile.Result{}, nil
 	}
 	now := r.opts.Clock.Now()
@@ -47,6 +54,7 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req reconcile.Request) 
 	if err := patchRollUp(ctx, r.client, r.recorder, &agent, updated, agent.Status.Conditions, updated.Status.Conditions); err != nil {
 		return reconcile.Result{}, fmt.Errorf("writing the Ready condition of DiagnosticAgent %s: %w", agent.Name, err)
 	}
+	r.ready.set(req.NamespacedName, h.live, false)
 	if !h.live {
 		return reconcile.Result{}, nil
 	}

@@ -2,8 +2,10 @@ package controllers
 
 import (
 	"context"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -19,6 +21,11 @@ var (
 	queueDepthMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "ecufleet_queue_depth",
 		Help: "Jobs waiting in the queue of an ECU (a selector job counts in every matching ECU's queue).",
+	}, []string{"namespace", "ecu"})
+
+	queueOldestWaitMetric = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "ecufleet_queue_oldest_wait_seconds",
+		Help: "Age of the oldest job waiting in the queue of an ECU (0: the queue is empty), as of the last scheduling pass.",
 	}, []string{"namespace", "ecu"})
 
 	jobWaitMetric = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -42,10 +49,61 @@ var (
 		Name: "ecufleet_ecus_ready",
 		Help: "ECUs whose Ready condition is True (reachable and served by a Ready agent).",
 	})
+
+	agentsReadyMetric = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "ecufleet_agents_ready",
+		Help: "DiagnosticAgents whose Ready condition is True (their heartbeat Lease is current).",
+	})
+
+	flashBytesMetric = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ecufleet_flash_bytes_total",
+		Help: "Bytes written to ECUs by download steps (status.steps[].transfer.bytes) of finished jobs.",
+	})
+
+	flashThroughputMetric = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "ecufleet_flash_throughput_bytes_per_second",
+		Help:    "Throughput of each download step of a finished job (status.steps[].transfer.bytesPerSecond).",
+		Buckets: prometheus.ExponentialBuckets(1024, 2, 14), // 1 KiB/s .. 8 MiB/s
+	})
 )
 
 func init() {
-	metrics.Registry.MustRegister(queueDepthMetric, jobWaitMetric, jobRunMetric, jobsFinishedMetric, ecusReadyMetric)
+	metrics.Registry.MustRegister(queueDepthMetric, queueOldestWaitMetric, jobWaitMetric, jobRunMetric,
+		jobsFinishedMetric, ecusReadyMetric, agentsReadyMetric, flashBytesMetric, flashThroughputMetric)
+	// Every result exists from the start, so that rate() sees a job's first failure.
+	for _, p := range []diagv1.JobPhase{diagv1.JobSucceeded, diagv1.JobFailed, diagv1.JobCancelled} {
+		jobsFinishedMetric.WithLabelValues(string(p))
+	}
+}
+
+// readyCount keeps the Ready verdict of each object of a kind and sets a gauge to the number
+// of True ones, so that a reconciler of one object can publish a count over all of them.
+type readyCount struct {
+	gauge prometheus.Gauge
+
+	mu    sync.Mutex
+	ready map[types.NamespacedName]bool
+}
+
+// set records one object's verdict (gone: it was deleted) and updates the gauge.
+func (c *readyCount) set(key types.NamespacedName, ready, gone bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ready == nil {
+		c.ready = map[types.NamespacedName]bool{}
+	}
+	if gone {
+		delete(c.ready, key)
+	} else {
+		c.ready[key] = ready
+	}
+	n := 0
+	for _, ok := range c.ready {
+		if ok {
+			n++
+		}
+	}
+	c.gauge.Set(float64(n))
 }
 
 // finishRecorder passes a job's watch events on and records the metrics of every job that
@@ -71,5 +129,13 @@ func observeFinish(before, after *diagv1.DiagnosticJob) {
 	end, finished := after.Status.FinishTime()
 	if scheduled && finished {
 		jobRunMetric.Observe(end.Sub(start).Seconds())
+	}
+	for _, s := range after.Status.Steps {
+		if t := s.Transfer; t != nil && t.Bytes > 0 {
+			flashBytesMetric.Add(float64(t.Bytes))
+			if t.BytesPerSecond > 0 {
+				flashThroughputMetric.Observe(float64(t.BytesPerSecond))
+			}
+		}
 	}
 }

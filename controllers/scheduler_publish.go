@@ -27,7 +27,7 @@ func blocker(e *diagv1.ECU, r ecuReadiness) (reason, note string) {
 }
 
 // publishQueues writes what waiting jobs and ECUs show about the queues: phase, reason and
-// position of each waiting job, queuedJobs of each ECU, and the queue-depth metric. Phase and
+// position of each waiting job, queuedJobs of each ECU, and the queue-depth and oldest-wait metrics. Phase and
 // reason changes are written at once. Position-only changes are written in batches, nearest
 // the head first, at most every QueueStatusInterval and never taking more than a quarter of
 // the time: every start shifts every job behind it, and rewriting a long queue each time would
@@ -59,6 +59,7 @@ func (p *pass) publishQueues(ctx context.Context) {
 	for _, e := range ecus {
 		n := int32(len(q.jobs[e.Name]))
 		queueDepthMetric.WithLabelValues(p.ns, e.Name).Set(float64(n))
+		queueOldestWaitMetric.WithLabelValues(p.ns, e.Name).Set(oldestWait(q.jobs[e.Name], p.now).Seconds())
 		if n != e.Status.QueuedJobs {
 			ecuWrites = append(ecuWrites, e)
 		}
@@ -175,7 +176,22 @@ func (r *SchedulerReconciler) queueFlushed(ns string, now time.Time, took time.D
 	r.nextQueueFlush[ns] = now.Add(took).Add(max(r.opts.QueueStatusInterval, 3*took))
 }
 
-// forgetDepthSeries drops the queue-depth series of ECUs that no longer exist.
+// oldestWait is how long the oldest job of a queue has existed (0: empty): the queue is in
+// priority order, so the oldest may stand anywhere in it.
+func oldestWait(queue []*diagv1.DiagnosticJob, now time.Time) time.Duration {
+	var oldest time.Time
+	for _, j := range queue {
+		if t := j.CreationTimestamp.Time; oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	if oldest.IsZero() {
+		return 0
+	}
+	return max(now.Sub(oldest), 0)
+}
+
+// forgetDepthSeries drops the queue-depth and oldest-wait series of ECUs that no longer exist.
 func (r *SchedulerReconciler) forgetDepthSeries(ns string, ecus []*diagv1.ECU) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -189,6 +205,7 @@ func (r *SchedulerReconciler) forgetDepthSeries(ns string, ecus []*diagv1.ECU) {
 	for name := range r.depthSeries[ns] {
 		if !now[name] {
 			queueDepthMetric.DeleteLabelValues(ns, name)
+			queueOldestWaitMetric.DeleteLabelValues(ns, name)
 		}
 	}
 	r.depthSeries[ns] = now

@@ -36,11 +36,11 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("indexing DiagnosticJobs by agent: %w", err)
 	}
 	recorder := mgr.GetEventRecorder(eventSource)
-	agents := &AgentReconciler{client: mgr.GetClient(), leases: leaseCache, recorder: recorder, opts: opts}
+	agents := &AgentReconciler{client: mgr.GetClient(), leases: leaseCache, recorder: recorder, opts: opts, ready: &readyCount{gauge: agentsReadyMetric}}
 	if err := agents.setup(mgr, leaseCache); err != nil {
 		return fmt.Errorf("setting up the agent liveness controller: %w", err)
 	}
-	ecus := &ECUReconciler{client: mgr.GetClient(), leases: leaseCache, recorder: recorder, opts: opts}
+	ecus := &ECUReconciler{client: mgr.GetClient(), leases: leaseCache, recorder: recorder, opts: opts, ready: &readyCount{gauge: ecusReadyMetric}}
 	if err := ecus.setup(mgr, leaseCache); err != nil {
 		return fmt.Errorf("setting up the ECU roll-up controller: %w", err)
 	}

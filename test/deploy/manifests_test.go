@@ -126,8 +126,9 @@ func checkManifestFile(path, rel string) []string {
 	return failures
 }
 
-// parseKustomizationFile checks that a kustomization is YAML and lists something to build;
-// files outside config/default's tree may use fields the resolver does not know.
+// parseKustomizationFile checks that a kustomization is YAML and lists something to build (a
+// Component: something to patch); files outside config/default's tree may use fields the
+// resolver does not know.
 func parseKustomizationFile(path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -137,10 +138,14 @@ func parseKustomizationFile(path string) error {
 	if err := yaml.Unmarshal(data, &k); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if _, ok := k["resources"]; !ok {
-		return fmt.Errorf("%s: lists no resources", path)
+	if _, ok := k["resources"]; ok {
+		return nil
 	}
-	return nil
+	// A kustomize Component (config/argocd) may only patch what the including kustomization builds.
+	if _, ok := k["patches"]; ok && k["kind"] == "Component" {
+		return nil
+	}
+	return fmt.Errorf("%s: lists no resources (nor, for a Component, patches)", path)
 }
 
 // decodeStrict decodes an object of a built-in kind into its Go type, refusing unknown fields;
