@@ -15,7 +15,7 @@ FUZZTIME         ?= 100000x
 # Generated files: regenerated and compared by verify-generated.
 GENERATED        := config/crd/bases config/rbac api/v1alpha1/zz_generated.deepcopy.go
 
-.PHONY: e2e all build test unit verify-generated vet fmt-check fuzz bench-doip bench-scheduler \
+.PHONY: e2e all build test unit verify-generated vet fmt-check fuzz bench-doip bench-scheduler bench-scale \
         manifests generate envtest-bins demo dev clean help install-kubectl-plugin
 
 all: build
@@ -85,6 +85,10 @@ bench-doip: ## DoIP encode/decode and round-trip benchmarks.
 
 bench-scheduler: envtest-bins ## Scheduler throughput and latency against raw status writes, on a real API server.
 	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$(K8S_ASSETS)} go test ./controllers/ -run '^$$' -bench BenchmarkScheduler -benchtime 1x -timeout 20m
+
+SCALE_ARGS       ?=
+bench-scale: envtest-bins ## Fleet scale (not in CI; about 20 minutes): 10,000 ECUs, 100 agents, 50,000 finished and 5,000 queued jobs. Sizes: SCALE_ARGS='-scale.ecus=1000 ...'.
+	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$(K8S_ASSETS)} go test ./test/scale/ -run '^$$' -bench BenchmarkFleetScale -benchtime 1x -timeout 2h -args $(SCALE_ARGS)
 
 demo: build envtest-bins ## The main job on a local embedded control plane.
 	$(BIN)/ecufleet demo

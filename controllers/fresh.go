@@ -81,3 +81,10 @@ func rememberedOf[T client.Object](f *freshCopies) []T {
 	}
 	return out
 }
+
+// forget drops the remembered copy of a deleted object of sample's type.
+func (f *freshCopies) forget(sample client.Object, key client.ObjectKey) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.objs, freshKey{kind: fmt.Sprintf("%T", sample), key: key})
+}

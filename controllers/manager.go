@@ -5,6 +5,7 @@ import (
 
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/ecufleet/ecufleet/internal/scheme"
 )
@@ -18,6 +19,11 @@ func NewManager(cfg *rest.Config, mo ctrl.Options, co Options) (ctrl.Manager, er
 		return nil, err
 	}
 	mo.Scheme = s
+	if mo.Cache.DefaultTransform == nil {
+		// The controller never reads managedFields: leaving them out of the cache saves
+		// memory in proportion to the jobs it holds (docs/benchmarks.md, fleet scale).
+		mo.Cache.DefaultTransform = cache.TransformStripManagedFields()
+	}
 	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
 		return nil, fmt.Errorf("creating the controller manager: %w", err)

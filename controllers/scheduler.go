@@ -44,6 +44,7 @@ type SchedulerReconciler struct {
 	opts      Options
 	fresh     freshCopies
 	settled   settledJobs
+	finished  finishedJobs
 
 	mu sync.Mutex
 	// nextQueueFlush is, per namespace, the earliest time queue positions may be rewritten.
@@ -90,7 +91,7 @@ func (r *SchedulerReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) er
 			// it into an exponential backoff of many minutes.
 			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, maxRetryDelay),
 		}).
-		Watches(&diagv1.DiagnosticJob{}, finishRecorder{toNamespace}).
+		Watches(&diagv1.DiagnosticJob{}, finishRecorder{touchRecorder{toNamespace, r}}).
 		Watches(&diagv1.ECU{}, toNamespace).
 		Watches(&diagv1.DiagnosticAgent{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
 			return everyNamespace(ctx)

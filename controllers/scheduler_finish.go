@@ -28,6 +28,7 @@ func (p *pass) finishJobs(ctx context.Context) {
 		if due, ok := ttlExpiry(j); ok {
 			if p.now.Before(due) {
 				p.wakeAt(due)
+				p.r.finished.expireAt(client.ObjectKeyFromObject(j), due)
 			} else {
 				expired = append(expired, j)
 			}

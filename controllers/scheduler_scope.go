@@ -35,8 +35,9 @@ type pass struct {
 	ecuNames []string // sorted, fixed for the pass
 }
 
-// newPass reads the namespace's ECUs and jobs and every agent, preferring the copies this
-// controller wrote more recently than its cache shows. The objects are the cache's own (no deep
+// newPass reads the namespace's ECUs and jobs (the finished ones only where needed, see
+// finishedJobs) and every agent, preferring the copies this controller wrote more recently
+// than its cache shows. The objects are the cache's own (no deep
 // copy of every job on every pass): the scope treats them as read-only, and every write works
 // on a copy.
 func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, error) {
@@ -59,18 +60,9 @@ func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, er
 	slices.Sort(p.ecuNames)
 	r.fresh.forgetAbsent(&diagv1.ECU{}, ns, present)
 
-	var jobs diagv1.DiagnosticJobList
-	if err := r.client.List(ctx, &jobs, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("listing DiagnosticJobs in %s: %w", ns, err)
+	if err := p.loadJobs(ctx); err != nil {
+		return nil, err
 	}
-	present = map[string]bool{}
-	for i := range jobs.Items {
-		j := newest(&r.fresh, &jobs.Items[i])
-		p.jobs[j.Name] = j
-		present[j.Name] = true
-	}
-	r.fresh.forgetAbsent(&diagv1.DiagnosticJob{}, ns, present)
-	r.settled.forgetAbsent(ns, present)
 	return p, p.countRunning(ctx)
 }
 

@@ -45,3 +45,10 @@ func (s *settledJobs) forgetAbsent(namespace string, present map[string]bool) {
 		}
 	}
 }
+
+// forget drops a deleted job.
+func (s *settledJobs) forget(key client.ObjectKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.rv, key)
+}

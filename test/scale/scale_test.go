@@ -1,0 +1,248 @@
+package scale
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/builders"
+	"github.com/ecufleet/ecufleet/internal/scheme"
+	"github.com/ecufleet/ecufleet/pkg/ecusim"
+)
+
+// Sizes of BenchmarkFleetScale, settable with -args -scale.ecus=N ...
+var (
+	scaleECUs     = flag.Int("scale.ecus", 10000, "ECUs served by the simulated agents")
+	scaleAgents   = flag.Int("scale.agents", 100, "simulated agents (they finish each job at once)")
+	scaleFinished = flag.Int("scale.finished", 50000, "finished jobs present")
+	scaleQueued   = flag.Int("scale.queued", 5000, "jobs waiting in queues (of cordoned ECUs)")
+	scaleSerial   = flag.Int("scale.serial", 30, "jobs created one at a time on free ECUs, per latency round")
+	scaleProbed   = flag.Int("scale.probed", 100, "simulated ECUs one real agent probes at the default period")
+	scaleWindow   = flag.Duration("scale.probe-window", 2*time.Minute, "how long the real agent's CPU is measured")
+)
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// BenchmarkFleetScale runs `ecufleet controller` as a process against a local control plane
+// (`ecufleet dev --no-controller`) holding scale.ecus ECUs served by scale.agents simulated
+// agents, and measures the controller's memory and the create-to-Scheduled latency on a free
+// ECU three times: with no finished job, with scale.finished finished jobs (created while the
+// controller is stopped, then the controller restarted), and with scale.queued jobs waiting as
+// well. Then one real `ecufleet agent` probes scale.probed simulated ECUs at the default period,
+// and its memory and CPU are measured. Run it with -benchtime 1x (make bench-scale).
+func BenchmarkFleetScale(b *testing.B) {
+	for b.Loop() {
+		runScale(b)
+	}
+}
+
+func runScale(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
+	defer cancel()
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "ecufleet")
+	logf("Building bin/ecufleet")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../../cmd/ecufleet").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	logf("Starting the control plane (ecufleet dev --no-controller)")
+	dev := startProc(b, dir, bin, kubeconfig, "dev", "dev", "--agents", "0", "--sims", "0", "--no-controller", "--kubeconfig-out", kubeconfig)
+	defer dev.stop(time.Minute)
+	dev.waitForLog(ctx, b, "Local control plane ready")
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = -1, 0 // unthrottled: the API server is what is measured against
+	s, err := scheme.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: s})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "scale"}}); err != nil {
+		b.Fatal(err)
+	}
+	// The simulated agents stop before the control plane does (defers run last-in, first-out).
+	ctx, stopFleet := context.WithCancel(ctx)
+	defer stopFleet()
+	f := &fleet{c: c, ns: "scale", pool: map[string]string{"pool": "scale"}}
+	f.startAgents(ctx, b, *scaleAgents)
+	f.createECUs(ctx, b, *scaleECUs)
+	f.serve(ctx)
+
+	startController := func() *proc {
+		p := startProc(b, dir, bin, kubeconfig, "controller", "controller", "--metrics-bind-address", freeAddr(b), "--health-probe-bind-address", freeAddr(b))
+		p.waitForLog(ctx, b, "Starting workers")
+		return p
+	}
+	logf("Starting the controller")
+	ctl := startController()
+	readyIn := f.waitReady(ctx, b, *scaleECUs)
+	logf("  all %d ECUs Ready %v after the controller started", *scaleECUs, readyIn.Round(time.Second))
+	baseline := f.latency(ctx, b, "free-empty", *scaleSerial, 0)
+	memEmpty := ctl.memory()
+	logf("  create->Scheduled with no finished job: p50 %.1f ms; controller RSS %.0f MiB", ms(pct(baseline, 50)), mib(memEmpty.rss))
+
+	logf("Stopping the controller and creating %d finished jobs", *scaleFinished)
+	ctl.stop(30 * time.Second)
+	parallel(ctx, b, "finished jobs created", *scaleFinished, func(i int) error {
+		j := builders.MakeJob(fmt.Sprintf("done-%06d", i), f.ns).ECU(ecuName(i % *scaleECUs)).Step(builders.ReadDID("vin", 0xF190)).Obj()
+		if err := c.Create(ctx, j); err != nil {
+			return err
+		}
+		u := j.DeepCopy()
+		u.Status.ECU, u.Status.Attempts = ecuName(i%*scaleECUs), 1
+		succeed(u, time.Now())
+		return c.Status().Patch(ctx, u, client.MergeFrom(j))
+	})
+	logf("Restarting the controller")
+	restart := time.Now()
+	ctl = startController()
+	startedIn := time.Since(restart)
+	withFinished := f.latency(ctx, b, "free-finished", *scaleSerial, *scaleSerial)
+	memFinished := ctl.memory()
+	logf("  create->Scheduled with %d finished jobs: p50 %.1f ms; controller RSS %.0f MiB", *scaleFinished, ms(pct(withFinished, 50)), mib(memFinished.rss))
+
+	cordoned := min(*scaleECUs/20, 500)
+	logf("Cordoning %d ECUs and queueing %d jobs for them", cordoned, *scaleQueued)
+	parallel(ctx, b, "ECUs cordoned", cordoned, func(i int) error {
+		e := &diagv1.ECU{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: ecuName(*scaleECUs - 1 - i)}, e); err != nil {
+			return err
+		}
+		u := e.DeepCopy()
+		u.Spec.Unschedulable = true
+		return c.Patch(ctx, u, client.MergeFrom(e))
+	})
+	parallel(ctx, b, "jobs queued", *scaleQueued, func(i int) error {
+		return c.Create(ctx, builders.MakeJob(fmt.Sprintf("wait-%05d", i), f.ns).ECU(ecuName(*scaleECUs-1-i%cordoned)).Step(builders.ReadDID("vin", 0xF190)).Obj())
+	})
+	f.waitQueued(ctx, b, *scaleQueued)
+	withQueued := f.latency(ctx, b, "free-queued", *scaleSerial, 2**scaleSerial)
+	memQueued := ctl.memory()
+
+	// The controller stays up: it is what assigns the probed ECUs to the agent.
+	agentMem, agentCPU := probeAgent(ctx, b, dir, bin, kubeconfig, c)
+	ctl.stop(30 * time.Second)
+
+	fmt.Fprintf(os.Stderr, "\nFleet scale: %d ECUs, %d simulated agents, %d finished jobs, %d queued (on %d cordoned ECUs), %d jobs per latency round\n",
+		*scaleECUs, *scaleAgents, *scaleFinished, *scaleQueued, cordoned, *scaleSerial)
+	fmt.Fprintf(os.Stderr, "  all ECUs Ready after the controller started      %v\n", readyIn.Round(time.Second))
+	fmt.Fprintf(os.Stderr, "  controller restart with %d finished jobs to Starting workers  %v\n", *scaleFinished, startedIn.Round(100*time.Millisecond))
+	row := func(what string, d []time.Duration, m memory) {
+		fmt.Fprintf(os.Stderr, "  %-34s create->Scheduled p50 %6.1f ms  p99 %6.1f ms   controller RSS %5.0f MiB (peak %5.0f MiB)\n",
+			what, ms(pct(d, 50)), ms(pct(d, 99)), mib(m.rss), mib(m.peak))
+	}
+	row("no finished job", baseline, memEmpty)
+	row(fmt.Sprintf("%d finished", *scaleFinished), withFinished, memFinished)
+	row(fmt.Sprintf("%d finished, %d queued", *scaleFinished, *scaleQueued), withQueued, memQueued)
+	fmt.Fprintf(os.Stderr, "  agent probing %d ECUs at the default period: RSS %.0f MiB, CPU %.2f%% of one core over %v\n\n",
+		*scaleProbed, mib(agentMem.rss), 100*agentCPU.Seconds()/scaleWindow.Seconds(), *scaleWindow)
+	b.ReportMetric(ms(pct(withQueued, 50)), "free-p50-ms")
+	b.ReportMetric(mib(memQueued.rss), "controller-MiB")
+}
+
+// waitQueued waits until n jobs of the namespace are Queued.
+func (f *fleet) waitQueued(ctx context.Context, b *testing.B, n int) {
+	for start := time.Now(); ; {
+		var list diagv1.DiagnosticJobList
+		if err := f.c.List(ctx, &list, client.InNamespace(f.ns)); err != nil {
+			b.Fatal(err)
+		}
+		queued := 0
+		for _, j := range list.Items {
+			if j.Status.Phase == diagv1.JobQueued {
+				queued++
+			}
+		}
+		if queued >= n {
+			return
+		}
+		if time.Since(start) > 15*time.Minute {
+			b.Fatalf("only %d of %d jobs became Queued", queued, n)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// probeAgent runs one real agent for scale.probed simulated ECUs (in this process, on
+// 127.0.0.1) with the default probe, and returns its memory and CPU time over scale.probe-window.
+func probeAgent(ctx context.Context, b *testing.B, dir, bin, kubeconfig string, c client.Client) (memory, time.Duration) {
+	logf("Starting %d simulated ECUs and one agent probing them", *scaleProbed)
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "probe"}}); err != nil {
+		b.Fatal(err)
+	}
+	pool := map[string]string{"pool": "probe"}
+	for i := range *scaleProbed {
+		sim, err := ecusim.New(ecusim.Config{Listen: "127.0.0.1:0", VIN: fmt.Sprintf("WVWZZZ1JZXW%06d", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := sim.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = sim.Shutdown(context.Background()) })
+		_, port, _ := net.SplitHostPort(sim.Addr().String())
+		p, _ := strconv.Atoi(port)
+		if err := c.Create(ctx, builders.MakeECU(fmt.Sprintf("sim-%03d", i), "probe").Port(int32(p)).AgentSelector(pool).Obj()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	agent := startProc(b, dir, bin, kubeconfig, "agent", "agent", "--name", "probe-agent", "--label", "pool=probe")
+	defer agent.stop(30 * time.Second)
+	agent.waitForLog(ctx, b, "Agent registered")
+	for start := time.Now(); ; time.Sleep(time.Second) {
+		var list diagv1.ECUList
+		if err := c.List(ctx, &list, client.InNamespace("probe")); err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for _, e := range list.Items {
+			if meta.IsStatusConditionTrue(e.Status.Conditions, diagv1.ConditionReachable) {
+				n++
+			}
+		}
+		if n == *scaleProbed {
+			break
+		}
+		if time.Since(start) > 5*time.Minute {
+			b.Fatalf("only %d of %d ECUs became Reachable", n, *scaleProbed)
+		}
+	}
+	before := agent.cpu()
+	time.Sleep(*scaleWindow)
+	return agent.memory(), agent.cpu() - before
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[(len(s)-1)*p/100]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
