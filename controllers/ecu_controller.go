@@ -34,6 +34,7 @@ type ECUReconciler struct {
 	recorder events.EventRecorder
 	opts     Options
 	ready    *readyCount // ecufleet_ecus_ready
+	fleet    fleetSnapshot
 }
 
 // Reconcile computes one ECU's roll-up and patches it when it changed. The patch carries the
@@ -49,7 +50,9 @@ func (r *ECUReconciler) Reconcile(ctx context.Context, req reconcile.Request) (r
 		return reconcile.Result{}, err
 	}
 	now := r.opts.Clock.Now()
-	f, err := loadFleet(ctx, r.client, r.leases, r.opts.LeaseNamespace, now)
+	f, err := r.fleet.get(now, func() (*fleet, error) {
+		return loadFleet(ctx, r.client, r.leases, r.opts.LeaseNamespace, now)
+	})
 	if err != nil {
 		return reconcile.Result{}, err
 	}
@@ -88,6 +91,7 @@ const expiryMargin = 50 * time.Millisecond
 // setup registers the ECU controller: every ECU, again on every agent or Lease change.
 func (r *ECUReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) error {
 	allECUs := func(ctx context.Context) []reconcile.Request {
+		r.fleet.drop() // before the requests go out: they must see the change
 		var list diagv1.ECUList
 		if err := r.client.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "Listing ECUs after an agent change")

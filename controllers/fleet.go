@@ -3,7 +3,10 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -32,6 +35,11 @@ func (a *agentView) hasRoom(added int32) bool {
 type fleet struct {
 	agents map[string]*agentView
 	names  []string // sorted
+
+	mu sync.Mutex
+	// matching holds liveMatching's answers by selector: a rack's ECUs share a few selectors,
+	// and a pass over 10,000 ECUs must not match each against every agent.
+	matching map[string][]*agentView
 }
 
 // loadFleet reads every agent from the cache and its Lease from the lease cache.
@@ -85,7 +93,15 @@ func (f *fleet) live(name string) bool {
 }
 
 // liveMatching returns the live agents a label selector picks (nil: every agent), by name.
+// The slice is shared by every caller with the same selector: read it, never change it.
 func (f *fleet) liveMatching(selector *metav1.LabelSelector) ([]*agentView, error) {
+	key := selectorKey(selector)
+	f.mu.Lock()
+	out, ok := f.matching[key]
+	f.mu.Unlock()
+	if ok {
+		return out, nil
+	}
 	sel := labels.Everything()
 	if selector != nil {
 		var err error
@@ -93,14 +109,40 @@ func (f *fleet) liveMatching(selector *metav1.LabelSelector) ([]*agentView, erro
 			return nil, fmt.Errorf("invalid agentSelector: %w", err)
 		}
 	}
-	var out []*agentView
 	for _, name := range f.names {
 		a := f.agents[name]
 		if a.health.live && sel.Matches(labels.Set(a.obj.Labels)) {
 			out = append(out, a)
 		}
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.matching == nil {
+		f.matching = map[string][]*agentView{}
+	}
+	f.matching[key] = out
 	return out, nil
+}
+
+// selectorKey writes a label selector out in one canonical form, without the validation that
+// parsing does (the parse on a cache miss still refuses an invalid selector).
+func selectorKey(s *metav1.LabelSelector) string {
+	if s == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("labels:")
+	for _, k := range slices.Sorted(maps.Keys(s.MatchLabels)) {
+		fmt.Fprintf(&b, "%q=%q,", k, s.MatchLabels[k])
+	}
+	b.WriteString("expressions:")
+	exprs := make([]string, 0, len(s.MatchExpressions))
+	for _, e := range s.MatchExpressions {
+		exprs = append(exprs, fmt.Sprintf("%q %s %q", e.Key, e.Operator, slices.Sorted(slices.Values(e.Values))))
+	}
+	slices.Sort(exprs)
+	b.WriteString(strings.Join(exprs, ","))
+	return b.String()
 }
 
 // leastBusy picks the agent with the fewest running jobs that still has room (ties: by name),
@@ -120,4 +162,39 @@ func leastBusyAfter(agents []*agentView, added map[string]int32) *agentView {
 		}
 	}
 	return best
+}
+
+// fleetSnapshot lends one loaded fleet to the reconciles of the next moment, so that rolling
+// up 10,000 ECUs does not read every agent and Lease 10,000 times. An agent or Lease event
+// drops it (the reconciles that event queues must see the change); routine Lease renewals,
+// which the watches ignore, are at most fleetSnapshotAge old in it.
+type fleetSnapshot struct {
+	mu sync.Mutex
+	f  *fleet
+	at time.Time
+}
+
+// fleetSnapshotAge bounds how old a lent fleet may be.
+const fleetSnapshotAge = time.Second
+
+// get returns the snapshot while it is young enough, else loads a new one.
+func (s *fleetSnapshot) get(now time.Time, load func() (*fleet, error)) (*fleet, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f != nil && now.Sub(s.at) < fleetSnapshotAge && !now.Before(s.at) {
+		return s.f, nil
+	}
+	f, err := load()
+	if err != nil {
+		return nil, err
+	}
+	s.f, s.at = f, now
+	return f, nil
+}
+
+// drop forgets the snapshot, after an agent or Lease event.
+func (s *fleetSnapshot) drop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.f = nil
 }

@@ -163,17 +163,23 @@ func runScale(b *testing.B) {
 	b.ReportMetric(mib(memQueued.rss), "controller-MiB")
 }
 
-// waitQueued waits until n jobs of the namespace are Queued.
+// waitQueued waits until n jobs of the namespace are Queued, reading them in pages: one list
+// of 55,000 jobs outlasts the API server's request timeout on a busy machine.
 func (f *fleet) waitQueued(ctx context.Context, b *testing.B, n int) {
 	for start := time.Now(); ; {
-		var list diagv1.DiagnosticJobList
-		if err := f.c.List(ctx, &list, client.InNamespace(f.ns)); err != nil {
-			b.Fatal(err)
-		}
-		queued := 0
-		for _, j := range list.Items {
-			if j.Status.Phase == diagv1.JobQueued {
-				queued++
+		queued, cont := 0, ""
+		for {
+			var list diagv1.DiagnosticJobList
+			if err := f.c.List(ctx, &list, client.InNamespace(f.ns), client.Limit(500), client.Continue(cont)); err != nil {
+				b.Fatal(err)
+			}
+			for _, j := range list.Items {
+				if j.Status.Phase == diagv1.JobQueued {
+					queued++
+				}
+			}
+			if cont = list.Continue; cont == "" {
+				break
 			}
 		}
 		if queued >= n {
