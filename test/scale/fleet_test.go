@@ -249,7 +249,7 @@ func (f *fleet) latency(ctx context.Context, b *testing.B, prefix string, n, fir
 		f.waiters[name] = done
 		f.mu.Unlock()
 		start := time.Now()
-		job := builders.MakeJob(name, f.ns).ECU(ecuName(first+i)).Step(builders.ReadDID("vin", 0xF190)).Obj()
+		job := builders.MakeJob(name, f.ns).ECU(ecuName(first + i)).Step(builders.ReadDID("vin", 0xF190)).Obj()
 		if err := f.c.Create(ctx, job); err != nil {
 			b.Fatal(err)
 		}
