@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -106,6 +107,8 @@ func (r *ECUReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("ecu-rollup").
 		For(&diagv1.ECU{}).
+		// ECUs roll up independently; one at a time, 10,000 of them take minutes of round trips.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Watches(&diagv1.DiagnosticAgent{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
 			return allECUs(ctx)
 		}), builder.WithPredicates(agentChanged())).

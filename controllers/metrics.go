@@ -82,7 +82,7 @@ type readyCount struct {
 	gauge prometheus.Gauge
 
 	mu    sync.Mutex
-	ready map[types.NamespacedName]bool
+	ready map[types.NamespacedName]bool // only the Ready ones: a reconcile of one of 10,000 ECUs must not count them all
 }
 
 // set records one object's verdict (gone: it was deleted) and updates the gauge.
@@ -92,18 +92,12 @@ func (c *readyCount) set(key types.NamespacedName, ready, gone bool) {
 	if c.ready == nil {
 		c.ready = map[types.NamespacedName]bool{}
 	}
-	if gone {
-		delete(c.ready, key)
+	if ready && !gone {
+		c.ready[key] = true
 	} else {
-		c.ready[key] = ready
+		delete(c.ready, key)
 	}
-	n := 0
-	for _, ok := range c.ready {
-		if ok {
-			n++
-		}
-	}
-	c.gauge.Set(float64(n))
+	c.gauge.Set(float64(len(c.ready)))
 }
 
 // finishRecorder passes a job's watch events on and records the metrics of every job that

@@ -31,6 +31,7 @@ type controllerFlags struct {
 	leaderLease    time.Duration
 	metricsAddr    string
 	probeAddr      string
+	pprofAddr      string
 	leaseNamespace string
 	clusterFlags
 }
@@ -87,6 +88,7 @@ func (f *controllerFlags) bind(fs *pflag.FlagSet) {
 		"how long a standby waits for a silent leader before taking over (renew deadline 2/3, retry period 2/15 of it)")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", `address of the Prometheus /metrics endpoint ("0" turns it off)`)
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", `address of the /healthz and /readyz endpoints ("0" turns them off)`)
+	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "", `address of Go's /debug/pprof endpoints, to profile a slow controller (default: off)`)
 	fs.StringVar(&f.leaseNamespace, "lease-namespace", diagv1.DefaultLeaseNamespace,
 		"namespace of the agents' heartbeat Leases and of the leader election Lease")
 	f.clusterFlags.bind(fs)
@@ -112,6 +114,7 @@ func (f *controllerFlags) managerOptions() (ctrl.Options, error) {
 		RetryPeriod:                   &retry,
 		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:        f.probeAddr,
+		PprofBindAddress:              f.pprofAddr,
 	}, nil
 }
 

@@ -15,7 +15,7 @@ func TestControllerFlags(t *testing.T) {
 	fs := pflag.NewFlagSet("controller", pflag.ContinueOnError)
 	f.bind(fs)
 	if err := fs.Parse([]string{"--leader-elect", "--leader-elect-lease-duration", "6s", "--lease-namespace", "labs",
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:9440"}); err != nil {
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:9440", "--pprof-bind-address", "127.0.0.1:6060"}); err != nil {
 		t.Fatal(err)
 	}
 	mo, err := f.managerOptions()
@@ -28,8 +28,8 @@ func TestControllerFlags(t *testing.T) {
 	if *mo.LeaseDuration != 6*time.Second || *mo.RenewDeadline != 4*time.Second || *mo.RetryPeriod != 800*time.Millisecond {
 		t.Errorf("lease %v, renew deadline %v, retry period %v; want 6s, 4s, 800ms", *mo.LeaseDuration, *mo.RenewDeadline, *mo.RetryPeriod)
 	}
-	if mo.Metrics.BindAddress != "0" || mo.HealthProbeBindAddress != "127.0.0.1:9440" {
-		t.Errorf("metrics %q, probes %q", mo.Metrics.BindAddress, mo.HealthProbeBindAddress)
+	if mo.Metrics.BindAddress != "0" || mo.HealthProbeBindAddress != "127.0.0.1:9440" || mo.PprofBindAddress != "127.0.0.1:6060" {
+		t.Errorf("metrics %q, probes %q, pprof %q", mo.Metrics.BindAddress, mo.HealthProbeBindAddress, mo.PprofBindAddress)
 	}
 }
 
@@ -48,8 +48,8 @@ func TestControllerFlagDefaults(t *testing.T) {
 	if mo.LeaderElection || *mo.LeaseDuration != 15*time.Second || *mo.RenewDeadline != 10*time.Second || *mo.RetryPeriod != 2*time.Second {
 		t.Errorf("defaults: leader election %v, lease %v, renew %v, retry %v", mo.LeaderElection, *mo.LeaseDuration, *mo.RenewDeadline, *mo.RetryPeriod)
 	}
-	if mo.Metrics.BindAddress != ":8080" || mo.HealthProbeBindAddress != ":8081" || mo.LeaderElectionNamespace != "ecufleet-system" {
-		t.Errorf("defaults: metrics %q, probes %q, namespace %q", mo.Metrics.BindAddress, mo.HealthProbeBindAddress, mo.LeaderElectionNamespace)
+	if mo.Metrics.BindAddress != ":8080" || mo.HealthProbeBindAddress != ":8081" || mo.LeaderElectionNamespace != "ecufleet-system" || mo.PprofBindAddress != "" {
+		t.Errorf("defaults: metrics %q, probes %q, namespace %q, pprof %q", mo.Metrics.BindAddress, mo.HealthProbeBindAddress, mo.LeaderElectionNamespace, mo.PprofBindAddress)
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +36,7 @@ var (
 	scaleSerial   = flag.Int("scale.serial", 30, "jobs created one at a time on free ECUs, per latency round")
 	scaleProbed   = flag.Int("scale.probed", 100, "simulated ECUs one real agent probes at the default period")
 	scaleWindow   = flag.Duration("scale.probe-window", 2*time.Minute, "how long the real agent's CPU is measured")
+	scalePprof    = flag.String("scale.pprof", "", "write a CPU profile of the controller during the last latency round to this file")
 )
 
 func logf(format string, args ...any) {
@@ -91,8 +94,10 @@ func runScale(b *testing.B) {
 	f.createECUs(ctx, b, *scaleECUs)
 	f.serve(ctx)
 
+	pprofAddr := freeAddr(b)
 	startController := func() *proc {
-		p := startProc(b, dir, bin, kubeconfig, "controller", "controller", "--metrics-bind-address", freeAddr(b), "--health-probe-bind-address", freeAddr(b))
+		p := startProc(b, dir, bin, kubeconfig, "controller", "controller", "--metrics-bind-address", freeAddr(b),
+			"--health-probe-bind-address", freeAddr(b), "--pprof-bind-address", pprofAddr)
 		p.waitForLog(ctx, b, "Starting workers")
 		return p
 	}
@@ -139,7 +144,11 @@ func runScale(b *testing.B) {
 		return c.Create(ctx, builders.MakeJob(fmt.Sprintf("wait-%05d", i), f.ns).ECU(ecuName(*scaleECUs-1-i%cordoned)).Step(builders.ReadDID("vin", 0xF190)).Obj())
 	})
 	f.waitQueued(ctx, b, *scaleQueued)
+	profiled := profileCPU(ctx, pprofAddr, *scalePprof)
 	withQueued := f.latency(ctx, b, "free-queued", *scaleSerial, 2**scaleSerial)
+	if err := profiled(); err != nil {
+		b.Errorf("profiling the controller: %v", err)
+	}
 	memQueued := ctl.memory()
 
 	// The controller stays up: it is what assigns the probed ECUs to the agent.
@@ -239,6 +248,34 @@ func probeAgent(ctx context.Context, b *testing.B, dir, bin, kubeconfig string, 
 	before := agent.cpu()
 	time.Sleep(*scaleWindow)
 	return agent.memory(), agent.cpu() - before
+}
+
+// profileCPU starts a 20 s CPU profile of the controller into file ("": none); the function it
+// returns waits for it.
+func profileCPU(ctx context.Context, addr, file string) func() error {
+	if file == "" {
+		return func() error { return nil }
+	}
+	done := make(chan error, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/profile?seconds=20", nil)
+		if err != nil {
+			done <- err
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(file, data, 0o644)
+		}
+		done <- err
+	}()
+	return func() error { return <-done }
 }
 
 func pct(d []time.Duration, p int) time.Duration {
