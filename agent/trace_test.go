@@ -223,12 +223,13 @@ var _ = Describe("Job traces", func() {
 				readVIN = append(readVIN, fmt.Sprintf("% X", u[:3]))
 			}
 		}
-		Expect(readVIN).To(Equal([]string{"22 F1 90", "62 F1 90"}))
+		// ConsistOf, not Equal: pkg/doip reports a sent frame after its write returns, so an
+		// answer read meanwhile can come first (docs/traces.md, "Known limits").
+		Expect(readVIN).To(ConsistOf("22 F1 90", "62 F1 90"))
 		Expect(tf.withComment("step extended")).NotTo(BeEmpty())
 		alive := tf.withComment("step alive")
 		Expect(alive).To(HaveLen(2))
-		Expect(binary.BigEndian.Uint16(alive[0][2:])).To(Equal(uint16(0x0007)))
-		Expect(binary.BigEndian.Uint16(alive[1][2:])).To(Equal(uint16(0x0008)))
+		Expect([]uint16{binary.BigEndian.Uint16(alive[0][2:]), binary.BigEndian.Uint16(alive[1][2:])}).To(ConsistOf(uint16(0x0007), uint16(0x0008)))
 		keeper := tf.withComment("tester present keeper")
 		Expect(keeper).NotTo(BeEmpty(), "the keeper's tester present during the delay")
 		Expect(udsOf(keeper[0])).To(Equal([]byte{0x3E, 0x80}))
@@ -266,7 +267,7 @@ var _ = Describe("Job traces", func() {
 				requests = append(requests, fmt.Sprintf("% X", u))
 			}
 		}
-		Expect(requests).To(Equal([]string{"22 12 34", "7F 22 31"}))
+		Expect(requests).To(ConsistOf("22 12 34", "7F 22 31"))
 		Expect(done.Status.Trace).NotTo(BeNil())
 
 		expectNoTrace(waitPhase(never, v1alpha1.JobFailed))
