@@ -171,25 +171,21 @@ func udsOf(msg []byte) []byte {
 	return msg[12:]
 }
 
+// tracedRack starts what a trace spec needs in a namespace of its own: an agent, a simulator
+// with config c, and the ECU "ecu" on it served by that agent; it returns the namespace.
+func tracedRack(c ecusim.Config) string {
+	GinkgoHelper()
+	ns := newNamespace()
+	rack := map[string]string{"rack": ns}
+	startAgent(ns+"-a", rack)
+	_, port := startSim(c)
+	createReadyECU(builders.MakeECU("ecu", ns).Port(port).AgentSelector(rack).ProbeTiming(1, 1, 2).Obj())
+	return ns
+}
+
 var _ = Describe("Job traces", func() {
-	var (
-		ns     string
-		labels map[string]string
-	)
-
-	BeforeEach(func() {
-		ns = newNamespace()
-		labels = map[string]string{"rack": ns}
-	})
-
-	ecuFor := func(name string, port int32) *builders.ECUWrapper {
-		return builders.MakeECU(name, ns).Port(port).AgentSelector(labels).ProbeTiming(1, 1, 2)
-	}
-
 	It("stores trace Always as a ConfigMap owned by the job, each frame named after its step", func() {
-		startAgent(ns+"-a", labels)
-		_, port := startSim(ecusim.Config{})
-		createReadyECU(ecuFor("ecu", port).Obj())
+		ns := tracedRack(ecusim.Config{})
 
 		job := builders.MakeJob("traced", ns).ECU("ecu").Trace(v1alpha1.TraceAlways).Steps(
 			builders.ReadDID("read-vin", 0xF190).ExpectValue(simVIN),
@@ -243,9 +239,7 @@ var _ = Describe("Job traces", func() {
 	})
 
 	It("keeps OnFailure traces of failed jobs only, and none for Never", func() {
-		startAgent(ns+"-a", labels)
-		_, port := startSim(ecusim.Config{})
-		createReadyECU(ecuFor("ecu", port).Obj())
+		ns := tracedRack(ecusim.Config{})
 
 		passing := builders.MakeJob("passes", ns).ECU("ecu").Step(builders.ReadDID("read-vin", 0xF190)).Obj()
 		failing := builders.MakeJob("fails", ns).ECU("ecu").Step(builders.ReadDID("unknown-did", 0x1234)).Obj()
@@ -274,7 +268,6 @@ var _ = Describe("Job traces", func() {
 	})
 
 	It("stays within 900 KiB for a long job, counting the frames it could not store", func() {
-		startAgent(ns+"-a", labels)
 		// 16 DIDs of 60000 random bytes each, read two at a time (a raw request, so the step's
 		// value stays empty and its status small): no two responses share gzip's 32 KiB
 		// window, so 12 steps carry about 1.4 MB that cannot compress.
@@ -285,8 +278,7 @@ var _ = Describe("Job traces", func() {
 			h := ecusim.Hex(fmt.Sprintf("% X", b))
 			dids[fmt.Sprintf("0x%04X", 0x0100+i)] = ecusim.DID{Hex: &h}
 		}
-		_, port := startSim(ecusim.Config{UDS: ecusim.UDS{DIDs: dids}})
-		createReadyECU(ecuFor("ecu", port).Obj())
+		ns := tracedRack(ecusim.Config{UDS: ecusim.UDS{DIDs: dids}})
 
 		const steps = 12
 		w := builders.MakeJob("long", ns).ECU("ecu").Trace(v1alpha1.TraceAlways)
