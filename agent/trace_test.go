@@ -15,6 +15,8 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ecufleet/ecufleet/agent"
@@ -265,6 +267,23 @@ var _ = Describe("Job traces", func() {
 		Expect(done.Status.Trace).NotTo(BeNil())
 
 		expectNoTrace(waitPhase(never, v1alpha1.JobFailed))
+	})
+
+	It("never fails a job whose trace cannot be stored, and says why in its message", func() {
+		ns := tracedRack(ecusim.Config{})
+		// An immutable ConfigMap in the way: the agent's update of it is refused.
+		blocker := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "blocked" + agent.TraceSuffix, Namespace: ns},
+			Immutable: ptr.To(true), Data: map[string]string{"note": "not a trace"}}
+		Expect(k8s.Create(suiteCtx, blocker)).To(Succeed())
+		job := builders.MakeJob("blocked", ns).ECU("ecu").Trace(v1alpha1.TraceAlways).Step(builders.ReadDID("read-vin", 0xF190)).Obj()
+		Expect(k8s.Create(suiteCtx, job)).To(Succeed())
+
+		done := waitPhase(job, v1alpha1.JobSucceeded)
+		Expect(done.Status.Message).To(HavePrefix("All 1 steps passed; trace not stored: store the trace in ConfigMap " + ns + "/blocked-trace"))
+		Expect(done.Status.Trace).To(BeNil())
+		got := &corev1.ConfigMap{}
+		Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(blocker), got)).To(Succeed())
+		Expect(got.Data).To(Equal(blocker.Data))
 	})
 
 	It("stays within 900 KiB for a long job, counting the frames it could not store", func() {
