@@ -53,6 +53,7 @@ type attempt struct {
 	plan  []v1alpha1.Step         // the steps as they were when the attempt started
 	steps []v1alpha1.StepStatus   // this attempt's results, copied into every write
 	bytes int                     // request and response bytes held in steps, against statusByteBudget
+	trace *tracer                 // the attempt's DoIP frames; nil for spec.trace Never
 }
 
 // newAttempt prepares an attempt of job (a copy the attempt owns); cancel ends its context.
@@ -75,6 +76,11 @@ func (at *attempt) run(ctx context.Context) {
 	deadline := deadlineStart(at.job).Add(activeDeadline(at.job))
 	ctx, stop := context.WithDeadlineCause(ctx, deadline, errDeadline)
 	defer stop()
+	trace, err := newTracer(at.job.Spec.Trace)
+	if err != nil {
+		at.log.Error(err, "Cannot record the job's trace; the job runs without one")
+	}
+	at.trace = trace
 	at.log.Info("Job started", "ecu", at.job.Status.ECU, "steps", len(at.steps), "deadline", deadline.UTC().Format(time.RFC3339))
 	recordEvent(at.r.recorder, at.job, false, "Started", "Run", fmt.Sprintf("Agent %s runs %d steps on ECU %s (attempt %d)",
 		at.r.opts.Name, len(at.steps), at.job.Status.ECU, at.job.Status.Attempts))
@@ -86,6 +92,7 @@ func (at *attempt) run(ctx context.Context) {
 		return
 	}
 	err = at.runSteps(ctx, sess)
+	at.trace.note(commentClose, false)
 	sess.close() // before the final write: the controller hands the ECU on as soon as it sees it
 	if errors.Is(err, patch.ErrNotOurs) {
 		at.log.Info("Job left this attempt while it ran; stopped without writing a result")
@@ -127,6 +134,7 @@ func (at *attempt) connect(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, &unreachableError{addr: "ECU " + key.String(), err: err}
 	}
+	ep.client.Hook = at.trace.frameHook()
 	return openSession(ctx, ep, activeDeadline(at.job), at.log)
 }
 
@@ -153,6 +161,7 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 		timeout := stepTimeout(step)
 		stepCtx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("step %q timed out after %v", step.Name, timeout))
 		start := time.Now()
+		at.trace.step(step)
 		o := perform(stepCtx, sess, step)
 		if o.err != nil && stepCtx.Err() != nil && ctx.Err() == nil {
 			o.err = fmt.Errorf("%w: %w", context.Cause(stepCtx), o.err)
@@ -227,6 +236,11 @@ func (at *attempt) end(ctx context.Context, runErr error) {
 	defer stopOnAgentStop()
 
 	phase, reason, msg := at.jobOutcome(cause, runErr)
+	trace, terr := at.storeTrace(wctx, phase)
+	if terr != nil {
+		at.log.Error(terr, "Cannot store the job's trace; the result is written without it")
+		msg += "; trace not stored: " + terr.Error()
+	}
 	err := at.write(wctx, func(job *v1alpha1.DiagnosticJob) error {
 		st := &job.Status
 		if phase != "" {
@@ -235,6 +249,9 @@ func (at *attempt) end(ctx context.Context, runErr error) {
 			st.CompletionTime = &now
 		}
 		st.Reason, st.Message = reason, msg
+		if trace != nil {
+			st.Trace = trace
+		}
 		return nil
 	})
 	switch {

@@ -33,13 +33,17 @@ func benchSim(b *testing.B) *v1alpha1.ECU {
 // BenchmarkStep is one readDataByIdentifier step as the runner performs it, without the API
 // writes: the exchange through the job's session (UDS client, DoIP connection), the judgement
 // of the expectation and the recording of the result in hex.
-func BenchmarkStep(b *testing.B) {
+func BenchmarkStep(b *testing.B) { benchStep(b, nil) }
+
+// benchStep runs BenchmarkStep's loop with hook (nil: none) seeing the connection's frames.
+func benchStep(b *testing.B, hook doip.FrameHook) {
 	ecu := benchSim(b)
 	ctx := context.Background()
 	ep, err := endpointFor(ctx, nil, ecu)
 	if err != nil {
 		b.Fatal(err)
 	}
+	ep.client.Hook = hook
 	s, err := openSession(ctx, ep, defaultActiveDeadline, logr.Discard())
 	if err != nil {
 		b.Fatal(err)

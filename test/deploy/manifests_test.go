@@ -361,6 +361,7 @@ var _ = Describe("The agent's RBAC", func() {
 			"cluster events.k8s.io/events":                     {"create", "patch"},
 			"ecufleet-system coordination.k8s.io/leases":       {"create", "get", "update"},
 			"ecufleet-system /namespaces":                      {"get"},
+			"cluster /configmaps":                              {"create", "get", "update"},
 		}))
 		tls := typed[rbacv1.ClusterRole](deploytest.Find(objs, "ClusterRole", ecuTLSRole))
 		Expect(tls.Rules).To(Equal([]rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}}}))
@@ -386,7 +387,7 @@ var _ = Describe("The admission policy", func() {
 		Expect(binding.Spec.ValidationActions).To(Equal([]admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}))
 		Expect(binding.Spec.ParamRef).To(BeNil())
 		Expect(strings.Join(policyResources(policy), " ")).To(Equal(
-			"diag.ecufleet.io/diagnosticjobs diag.ecufleet.io/diagnosticjobs/status diag.ecufleet.io/diagnosticagents diag.ecufleet.io/diagnosticagents/status diag.ecufleet.io/ecus/status coordination.k8s.io/leases"))
+			"diag.ecufleet.io/diagnosticjobs diag.ecufleet.io/diagnosticjobs/status diag.ecufleet.io/diagnosticagents diag.ecufleet.io/diagnosticagents/status diag.ecufleet.io/ecus/status coordination.k8s.io/leases /configmaps"))
 	})
 })
 
