@@ -20,10 +20,6 @@ import (
 	"github.com/ecufleet/ecufleet/internal/scheme"
 )
 
-// RunLabel on every job of one `ecufleet run` names the run, so its jobs are watched, listed
-// and cleaned up together.
-const RunLabel = diagv1.GroupName + "/run"
-
 // ciFlags are the flags run, wait and results share.
 type ciFlags struct {
 	kubeconfig string
@@ -104,7 +100,7 @@ func newRunCmd() *cobra.Command {
 		Short: "Create DiagnosticJobs from files, follow them to the end and exit 0, 1, 2 or 3 for CI",
 		Long: `Validate every DiagnosticJob document of the files (a directory: its *.yaml and *.yml,
 sorted; "-": stdin) with a server-side dry run, then create each under a new name
-(metadata.generateName, else metadata.name + "-") labelled ` + RunLabel + `=<run id>, print the
+(metadata.generateName, else metadata.name + "-") labelled ` + diagv1.RunLabel + `=<run id>, print the
 names, and follow the jobs: a line per finished step, a line when a queue position changes,
 and a summary table. Ctrl-C (SIGINT) or SIGTERM deletes the jobs of this run, which frees
 their ECUs, and exits 130 or 143.
@@ -186,11 +182,11 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 		fmt.Fprintf(out, "diagnosticjob/%s created (run %s)\n", j.Name, runID)
 	}
 	if f.detach {
-		fmt.Fprintf(out, "Detached. Follow with: %s wait -n %s -l %s=%s\n", cmd.Root().DisplayName(), c.namespace, RunLabel, runID)
+		fmt.Fprintf(out, "Detached. Follow with: %s wait -n %s -l %s=%s\n", cmd.Root().DisplayName(), c.namespace, diagv1.RunLabel, runID)
 		return nil
 	}
 	w := &waiter{c: c, out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(), flags: &f.ciFlags,
-		selector: client.MatchingLabels{RunLabel: runID}, owned: true}
+		selector: client.MatchingLabels{diagv1.RunLabel: runID}, owned: true}
 	for _, j := range created {
 		w.names = append(w.names, j.Name)
 	}
@@ -214,7 +210,7 @@ func prepareJob(l loadedJob, namespace, flagNamespace, runID string) error {
 	if j.Labels == nil {
 		j.Labels = map[string]string{}
 	}
-	j.Labels[RunLabel] = runID
+	j.Labels[diagv1.RunLabel] = runID
 	return nil
 }
 
