@@ -125,7 +125,9 @@ var _ = Describe("A DiagnosticSchedule", func() {
 		Expect(runsOf(ctx, ns, "forbid")(Default)).To(HaveLen(1), "no run while the first one holds the ECU")
 		Eventually(eventReasons).WithArguments(ctx, ns, "DiagnosticSchedule", "forbid").Should(ContainElement("Skipped"))
 
-		Eventually(func() error { return a.finish(ctx, client.ObjectKey{Namespace: ns, Name: first}, diagv1.JobSucceeded, diagv1.ReasonSucceeded) }).Should(Succeed())
+		Eventually(func() error {
+			return a.finish(ctx, client.ObjectKey{Namespace: ns, Name: first}, diagv1.JobSucceeded, diagv1.ReasonSucceeded)
+		}).Should(Succeed())
 		Eventually(runsOf(ctx, ns, "forbid")).Should(HaveLen(2), "the next tick runs once the first run finished")
 	})
 
