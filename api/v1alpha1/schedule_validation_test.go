@@ -1,11 +1,16 @@
 package v1alpha1_test
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/builders"
@@ -87,6 +92,30 @@ var _ = Describe("The API server, for DiagnosticSchedules,", func() {
 		Entry("@every with a compound duration", "@every 1h30m"),
 		Entry("@every with a fraction", "@every 1.5s"),
 	)
+
+	It("accepts the schedule samples of config/samples/schedules, each listed in its kustomization", func(ctx SpecContext) {
+		files, err := filepath.Glob("../../config/samples/schedules/*.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		kust, err := os.ReadFile("../../config/samples/schedules/kustomization.yaml")
+		Expect(err).NotTo(HaveOccurred())
+		created := 0
+		for _, file := range files {
+			if filepath.Base(file) == "kustomization.yaml" {
+				continue
+			}
+			Expect(string(kust)).To(ContainSubstring("- "+filepath.Base(file)), "the kustomization lists %s", file)
+			data, err := os.ReadFile(file)
+			Expect(err).NotTo(HaveOccurred())
+			for _, doc := range strings.Split(string(data), "\n---\n") {
+				var sched diagv1.DiagnosticSchedule
+				Expect(yaml.UnmarshalStrict([]byte(doc), &sched)).To(Succeed(), "decoding %s strictly", file)
+				sched.Namespace = ns
+				Expect(k8s.Create(ctx, &sched)).To(Succeed(), "creating %s from %s", sched.Name, file)
+				created++
+			}
+		}
+		Expect(created).To(BeNumerically(">=", 2))
+	})
 
 	It("defaults concurrencyPolicy to Forbid and the history limits to 3 and 1", func(ctx SpecContext) {
 		s := fanOutSchedule(ns).Obj()
