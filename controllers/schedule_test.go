@@ -168,7 +168,7 @@ var _ = Describe("A DiagnosticSchedule", func() {
 		newAgent(ctx, ns, ns+"-a", 4, nil)
 		newECU(ctx, ns, "bcm", map[string]string{"rack": "a"})
 		newECU(ctx, ns, "gw", map[string]string{"rack": "a"})
-		s := builders.MakeSchedule("mid", ns, "@every 3s").ForEachECU(map[string]string{"rack": "a"}).
+		s := builders.MakeSchedule("mid", ns, "@every 3s").History(20, 20).ForEachECU(map[string]string{"rack": "a"}).
 			Template(builders.MakeJob("t", ns).ECUSelector(nil).Step(builders.ReadDID("vin", 0xF190))).Obj()
 		Expect(k8s.Create(ctx, s)).To(Succeed())
 
@@ -185,9 +185,17 @@ var _ = Describe("A DiagnosticSchedule", func() {
 		Eventually(scheduleOf(ctx, ns, "mid")).Should(HaveField("Status.LastScheduleTime.Time", BeTemporally(">=", tick)))
 		Consistently(func(g Gomega) {
 			for runID, jobs := range runsOf(ctx, ns, "mid")(g) {
-				g.Expect(jobs).To(HaveLen(2), "run %s", runID)
+				ecus := map[string]bool{}
+				for _, j := range jobs {
+					g.Expect(ecus).NotTo(HaveKey(j.Spec.ECURef.Name), "run %s has two jobs for ECU %s", runID, j.Spec.ECURef.Name)
+					ecus[j.Spec.ECURef.Name] = true
+				}
 			}
 		}, 4*time.Second).Should(Succeed())
+		Eventually(func(g Gomega) float64 {
+			return metricValue("ecufleet_schedule_runs_total", map[string]string{"namespace": ns, "schedule": "mid", "result": "started"}) -
+				float64(len(runsOf(ctx, ns, "mid")(g)))
+		}).Should(BeZero(), "each run is counted once, the completed one too")
 	})
 
 	It("after controller downtime creates one catch-up run, for the most recent missed tick", func(ctx SpecContext) {
