@@ -70,18 +70,23 @@ func (r *ScheduleReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 		return reconcile.Result{}, err
 	}
 	sched, parseErr := parseSchedule(&s.Spec)
-	if parseErr != nil {
-		runs := groupRuns(jobs)
-		return reconcile.Result{}, r.writeStatus(ctx, &s, scheduleStatus(s.Status, s.Generation, runs, time.Time{}, parseErr, now), runs)
+	var d scheduleDecision
+	if parseErr == nil {
+		d = decideSchedule(&s, sched, groupRuns(jobs), now)
 	}
-	d := decideSchedule(&s, sched, groupRuns(jobs), now)
-	if !d.tick.IsZero() {
+	if parseErr == nil && !d.tick.IsZero() {
 		// A tick is due by the cache's copy, which may lag behind a status this controller
 		// just wrote: decide again on the API server's copy before acting.
 		if err := r.apiReader.Get(ctx, req.NamespacedName, &s); err != nil {
 			return reconcile.Result{}, client.IgnoreNotFound(err)
 		}
-		d = decideSchedule(&s, sched, groupRuns(jobs), now)
+		if sched, parseErr = parseSchedule(&s.Spec); parseErr == nil {
+			d = decideSchedule(&s, sched, groupRuns(jobs), now)
+		}
+	}
+	if parseErr != nil {
+		runs := groupRuns(jobs)
+		return reconcile.Result{}, r.writeStatus(ctx, &s, scheduleStatus(s.Status, s.Generation, runs, time.Time{}, parseErr, now), runs)
 	}
 	if jobs, err = r.act(ctx, &s, d, jobs); err != nil {
 		return reconcile.Result{}, err
@@ -89,7 +94,8 @@ func (r *ScheduleReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 	runs := groupRuns(jobs)
 	if err := r.writeStatus(ctx, &s, scheduleStatus(s.Status, s.Generation, runs, d.tick, nil, now), runs); err != nil {
 		if apierrors.IsConflict(err) {
-			return reconcile.Result{Requeue: true}, nil
+			// The cache lagged behind a newer copy: decide again on it shortly.
+			return reconcile.Result{RequeueAfter: conflictRequeue}, nil
 		}
 		return reconcile.Result{}, err
 	}
@@ -160,6 +166,9 @@ func (r *ScheduleReconciler) act(ctx context.Context, s *diagv1.DiagnosticSchedu
 	}
 	return slices.DeleteFunc(jobs, func(j diagv1.DiagnosticJob) bool { return deleted[j.Name] }), nil
 }
+
+// conflictRequeue is how soon a pass whose status write met a newer copy runs again.
+const conflictRequeue = 100 * time.Millisecond
 
 // errNoMatchingEcu: forEachECU matched no ECU, so the tick has no run.
 var errNoMatchingEcu = errors.New("forEachECU matches no ECU")
