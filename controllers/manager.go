@@ -31,5 +31,8 @@ func NewManager(cfg *rest.Config, mo ctrl.Options, co Options) (ctrl.Manager, er
 	if err := SetupWithManager(mgr, co); err != nil {
 		return nil, err
 	}
+	if err := setupSchedules(mgr, co); err != nil {
+		return nil, err
+	}
 	return mgr, nil
 }

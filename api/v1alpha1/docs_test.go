@@ -43,7 +43,11 @@ func TestDocsNameEveryField(t *testing.T) {
 }
 
 // opaqueFields are standard Kubernetes types documented upstream, so only their own path is listed.
-var opaqueFields = map[string]bool{"agentSelector": true, "ecuSelector": true, "conditions": true}
+var opaqueFields = map[string]bool{"agentSelector": true, "ecuSelector": true, "conditions": true,
+	"selector": true, "active": true}
+
+// opaquePaths are documented in a section of their own: a schedule's job template is a DiagnosticJob spec.
+var opaquePaths = map[string]bool{"spec.jobTemplate.spec": true}
 
 // fieldPaths lists the dotted paths of every property under schema.
 func fieldPaths(prefix string, schema apiextensionsv1.JSONSchemaProps) []string {
@@ -54,7 +58,7 @@ func fieldPaths(prefix string, schema apiextensionsv1.JSONSchemaProps) []string 
 	for name, prop := range schema.Properties {
 		path := prefix + "." + name
 		out = append(out, path)
-		if !opaqueFields[name] {
+		if !opaqueFields[name] && !opaquePaths[path] {
 			out = append(out, fieldPaths(path, prop)...)
 		}
 	}

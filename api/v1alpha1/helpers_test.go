@@ -1,10 +1,12 @@
 package v1alpha1_test
 
 import (
+	"context"
 	"fmt"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,6 +23,18 @@ func validJob(ns string) *builders.JobWrapper {
 // jobWithStep is the baseline job with a single step.
 func jobWithStep(ns string, step *builders.StepWrapper) *builders.JobWrapper {
 	return builders.MakeJob("invalid", ns).ECU("sim-0").Step(step)
+}
+
+// expectRefused creates obj and expects the API server to refuse it as Invalid with every one
+// of wants in the message (the field's path and the rule's message).
+func expectRefused(ctx context.Context, obj client.Object, wants ...string) {
+	GinkgoHelper()
+	err := k8s.Create(ctx, obj)
+	Expect(err).To(HaveOccurred(), "the API server accepted an invalid %T", obj)
+	Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid status error, got %v", err)
+	for _, want := range wants {
+		Expect(err.Error()).To(ContainSubstring(want))
+	}
 }
 
 // raw converts a typed object to unstructured and applies edit, to send values that the Go

@@ -8,6 +8,15 @@ const (
 	// AgentLabel on a job names its bound agent, so each agent watches only its own jobs by label.
 	AgentLabel = GroupName + "/agent"
 
+	// RunLabel on every job of one run (an `ecufleet run` or a schedule's tick) names the run, so its jobs are watched, listed and cleaned up together.
+	RunLabel = GroupName + "/run"
+
+	// ScheduleLabel on a job names the DiagnosticSchedule that created it, so a schedule finds its runs by label.
+	ScheduleLabel = GroupName + "/schedule"
+
+	// ScheduledTimeAnnotation on a schedule's job holds the tick it was created for (RFC 3339), so runs are ordered by tick, not by creation.
+	ScheduledTimeAnnotation = GroupName + "/scheduled-time"
+
 	// JobFinalizer keeps a bound job until its agent closed the ECU connection, so no session is left open.
 	JobFinalizer = GroupName + "/agent-cleanup"
 
@@ -37,6 +46,12 @@ const (
 
 	// ConditionFailed on a DiagnosticJob says it ended without success, for `kubectl wait`.
 	ConditionFailed = "Failed"
+
+	// ConditionValid on a DiagnosticSchedule says its schedule and time zone parse, so a bad one shows in kubectl.
+	ConditionValid = "Valid"
+
+	// ConditionLastRunSucceeded on a DiagnosticSchedule is the last run's result, for the LAST RESULT column.
+	ConditionLastRunSucceeded = "LastRunSucceeded"
 )
 
 // One-word reasons of DiagnosticJob transitions, written to status.reason and to the conditions.
@@ -101,6 +116,22 @@ const (
 	ReasonLeaseExpired = "LeaseExpired"
 	// ReasonNoLease: the agent has no Lease at all.
 	ReasonNoLease = "NoLease"
+)
+
+// One-word reasons of the DiagnosticSchedule conditions and of its skipped ticks.
+const (
+	// ReasonScheduleValid: the schedule and time zone parse.
+	ReasonScheduleValid = "ScheduleValid"
+	// ReasonInvalidSchedule: the schedule or time zone does not parse; the message is the parser's.
+	ReasonInvalidSchedule = "InvalidSchedule"
+	// ReasonRunning: the last run has unfinished jobs.
+	ReasonRunning = "Running"
+	// ReasonJobsFailed: a job of the last run Failed or was Cancelled.
+	ReasonJobsFailed = "JobsFailed"
+	// ReasonForbid: a tick was skipped because an earlier run is unfinished (concurrencyPolicy Forbid).
+	ReasonForbid = "Forbid"
+	// ReasonMissedDeadline: a tick was skipped because startingDeadlineSeconds passed before it could run.
+	ReasonMissedDeadline = "MissedDeadline"
 )
 
 // IsRetryableReason tells whether an attempt that ended with reason may be retried under

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
@@ -19,12 +17,7 @@ var _ = Describe("The API server", func() {
 
 	DescribeTable("refuses an invalid object with a message naming the field",
 		func(ctx SpecContext, build func(ns string) client.Object, wants ...string) {
-			err := k8s.Create(ctx, build(ns))
-			Expect(err).To(HaveOccurred(), "the API server accepted an invalid object")
-			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid status error, got %v", err)
-			for _, want := range wants {
-				Expect(err.Error()).To(ContainSubstring(want))
-			}
+			expectRefused(ctx, build(ns), wants...)
 		},
 
 		// DiagnosticJob: steps.

@@ -21,7 +21,7 @@ func newResultsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "results JOB... | -l SELECTOR",
 		Short: "Print the results of existing DiagnosticJobs as a table, JSON or JUnit XML; exit as run would",
-		Example: `  {{.CommandPath}} -l ` + RunLabel + `=20261202t183000-1a2b3c -o junit > report.xml
+		Example: `  {{.CommandPath}} -l ` + diagv1.RunLabel + `=20261202t183000-1a2b3c -o junit > report.xml
   {{.CommandPath}} -n lab read-vin-x7k2p -o json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sel, err := f.pick(args)

@@ -20,10 +20,6 @@ import (
 	"github.com/ecufleet/ecufleet/internal/scheme"
 )
 
-// RunLabel on every job of one `ecufleet run` names the run, so its jobs are watched, listed
-// and cleaned up together.
-const RunLabel = diagv1.GroupName + "/run"
-
 // ciFlags are the flags run, wait and results share.
 type ciFlags struct {
 	kubeconfig string
@@ -94,17 +90,18 @@ func (c *ciClient) unreachable(what string, err error) error {
 type runFlags struct {
 	ciFlags
 	files  []string
+	from   string
 	detach bool
 }
 
 func newRunCmd() *cobra.Command {
 	f := &runFlags{}
 	cmd := &cobra.Command{
-		Use:   "run -f PATH [-f PATH]...",
+		Use:   "run -f PATH [-f PATH]... | --from schedule/NAME",
 		Short: "Create DiagnosticJobs from files, follow them to the end and exit 0, 1, 2 or 3 for CI",
 		Long: `Validate every DiagnosticJob document of the files (a directory: its *.yaml and *.yml,
 sorted; "-": stdin) with a server-side dry run, then create each under a new name
-(metadata.generateName, else metadata.name + "-") labelled ` + RunLabel + `=<run id>, print the
+(metadata.generateName, else metadata.name + "-") labelled ` + diagv1.RunLabel + `=<run id>, print the
 names, and follow the jobs: a line per finished step, a line when a queue position changes,
 and a summary table. Ctrl-C (SIGINT) or SIGTERM deletes the jobs of this run, which frees
 their ECUs, and exits 130 or 143.
@@ -112,24 +109,35 @@ their ECUs, and exits 130 or 143.
 Exit codes, the highest that applies: 0 every job Succeeded; 1 a job Failed because a step
 failed; 2 a job ended without the ECU's verdict (AgentLost, EcuUnreachable,
 DeadlineExceeded, QueueTimeout, Cancelled or deleted) or --timeout passed; 3 nothing was run
-(an invalid document, refused by the API server, or a wrong command line).`,
+(an invalid document, refused by the API server, or a wrong command line).
+
+--from schedule/NAME starts a run of the DiagnosticSchedule NAME now instead: its jobTemplate
+(one job per matching ECU with forEachECU), named, labelled and owned as the schedule's own
+runs with the run id <schedule>-<now>, followed the same way.`,
 		Example: `  {{.CommandPath}} -f suite/ --junit report.xml --timeout 10m
   cat job.yaml | {{.CommandPath}} -f - -n lab
-  {{.CommandPath}} -f job.yaml --detach`,
+  {{.CommandPath}} -f job.yaml --detach
+  {{.CommandPath}} --from schedule/nightly-dtcs -n lab`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageError(fmt.Errorf("unexpected arguments %q: pass files with -f", args))
 			}
-			if len(f.files) == 0 {
-				return usageError(errors.New("no -f PATH: name the job files, a directory, or - for stdin"))
+			if (len(f.files) == 0) == (f.from == "") {
+				return usageError(errors.New("pass -f PATH (job files, a directory, or - for stdin) or --from schedule/NAME, not both and not neither"))
 			}
 			return checkOutput(f.output, false)
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.from != "" {
+				return f.runSchedule(cmd)
+			}
+			return f.run(cmd)
+		},
 	}
 	cmd.Example = examples(cmd.Example, "run")
 	f.bind(cmd, true)
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "job file, directory of *.yaml/*.yml, or - for stdin (repeatable)")
+	cmd.Flags().StringVar(&f.from, "from", "", "start a run of a DiagnosticSchedule now: schedule/NAME")
 	cmd.Flags().StringVar(&f.junit, "junit", "", "write a JUnit XML report of the jobs to this file at the end")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "summary format: table or json (json: progress lines go to stderr)")
 	cmd.Flags().BoolVar(&f.detach, "detach", false, "create the jobs, print their names and the run id, and exit 0 without waiting")
@@ -137,7 +145,6 @@ DeadlineExceeded, QueueTimeout, Cancelled or deleted) or --timeout passed; 3 not
 }
 
 func (f *runFlags) run(cmd *cobra.Command) error {
-	ctx := cmd.Context()
 	loaded, err := loadJobs(f.files, cmd.InOrStdin())
 	if err != nil {
 		return usageError(err)
@@ -155,6 +162,18 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 			return usageError(err)
 		}
 	}
+	jobs := make([]*diagv1.DiagnosticJob, len(loaded))
+	where := make([]string, len(loaded))
+	for i, l := range loaded {
+		jobs[i], where[i] = l.job, l.where()
+	}
+	return f.createAndFollow(cmd, c, runID, jobs, where)
+}
+
+// createAndFollow validates every job with a server-side dry run, creates them, and unless
+// --detach follows them to the end; where[i] names jobs[i] in errors.
+func (f *runFlags) createAndFollow(cmd *cobra.Command, c *ciClient, runID string, jobs []*diagv1.DiagnosticJob, where []string) error {
+	ctx := cmd.Context()
 	reqCtx := ctx
 	if f.timeout > 0 {
 		var cancel context.CancelFunc
@@ -162,35 +181,35 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 		defer cancel()
 	}
 	// Every document first, with a server-side dry run: one refused job means none is created.
-	for _, l := range loaded {
-		if err := c.Create(reqCtx, l.job.DeepCopy(), client.DryRunAll); err != nil {
-			if e := c.unreachable("validate "+l.where(), err); e != nil {
+	for i, job := range jobs {
+		if err := c.Create(reqCtx, job.DeepCopy(), client.DryRunAll); err != nil {
+			if e := c.unreachable("validate "+where[i], err); e != nil {
 				return e
 			}
-			return exitf(report.ExitNothingRun, "%s refused by the API server, nothing was created: %v", l.where(), err)
+			return exitf(report.ExitNothingRun, "%s refused by the API server, nothing was created: %v", where[i], err)
 		}
 	}
 	out := cmd.OutOrStdout()
 	var created []diagv1.DiagnosticJob
-	for _, l := range loaded {
-		j := l.job.DeepCopy()
+	for i, job := range jobs {
+		j := job.DeepCopy()
 		if err := c.Create(reqCtx, j); err != nil {
 			cleanupErr := deleteJobs(context.WithoutCancel(ctx), c, created)
-			if e := c.unreachable("create "+l.where(), err); e != nil {
+			if e := c.unreachable("create "+where[i], err); e != nil {
 				return errors.Join(e, cleanupErr)
 			}
 			return errors.Join(exitf(report.ExitNothingRun, "%s refused by the API server; the %d jobs of this run created before it were deleted: %v",
-				l.where(), len(created), err), cleanupErr)
+				where[i], len(created), err), cleanupErr)
 		}
 		created = append(created, *j)
 		fmt.Fprintf(out, "diagnosticjob/%s created (run %s)\n", j.Name, runID)
 	}
 	if f.detach {
-		fmt.Fprintf(out, "Detached. Follow with: %s wait -n %s -l %s=%s\n", cmd.Root().DisplayName(), c.namespace, RunLabel, runID)
+		fmt.Fprintf(out, "Detached. Follow with: %s wait -n %s -l %s=%s\n", cmd.Root().DisplayName(), c.namespace, diagv1.RunLabel, runID)
 		return nil
 	}
 	w := &waiter{c: c, out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr(), flags: &f.ciFlags,
-		selector: client.MatchingLabels{RunLabel: runID}, owned: true}
+		selector: client.MatchingLabels{diagv1.RunLabel: runID}, owned: true}
 	for _, j := range created {
 		w.names = append(w.names, j.Name)
 	}
@@ -214,7 +233,7 @@ func prepareJob(l loadedJob, namespace, flagNamespace, runID string) error {
 	if j.Labels == nil {
 		j.Labels = map[string]string{}
 	}
-	j.Labels[RunLabel] = runID
+	j.Labels[diagv1.RunLabel] = runID
 	return nil
 }
 

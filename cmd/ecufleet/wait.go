@@ -44,7 +44,7 @@ func (f *selectFlags) pick(args []string) (client.ListOption, error) {
 
 func (f *selectFlags) bind(cmd *cobra.Command, wait bool) {
 	f.ciFlags.bind(cmd, wait)
-	cmd.Flags().StringVarP(&f.selector, "selector", "l", "", "label selector of the jobs, e.g. "+RunLabel+"=<run id>")
+	cmd.Flags().StringVarP(&f.selector, "selector", "l", "", "label selector of the jobs, e.g. "+diagv1.RunLabel+"=<run id>")
 }
 
 func newWaitCmd() *cobra.Command {
@@ -52,7 +52,7 @@ func newWaitCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "wait JOB... | -l SELECTOR",
 		Short: "Follow existing DiagnosticJobs to their end, with the progress and exit codes of run",
-		Example: `  {{.CommandPath}} -l ` + RunLabel + `=20261202t183000-1a2b3c --timeout 10m
+		Example: `  {{.CommandPath}} -l ` + diagv1.RunLabel + `=20261202t183000-1a2b3c --timeout 10m
   {{.CommandPath}} -n lab read-vin-x7k2p`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sel, err := f.pick(args)
