@@ -69,19 +69,19 @@ func TestHealthVerdict(t *testing.T) {
 			ecu: ecu(1), wantStatus: metav1.ConditionUnknown, wantReason: diagv1.ReasonHealthCheckPending,
 		},
 		"the newest check passed": {
-			ecu:  ecu(1),
-			jobs: []*diagv1.DiagnosticJob{check(time.Hour, diagv1.JobFailed), check(time.Minute, diagv1.JobSucceeded)},
+			ecu:        ecu(1),
+			jobs:       []*diagv1.DiagnosticJob{check(time.Hour, diagv1.JobFailed), check(time.Minute, diagv1.JobSucceeded)},
 			wantStatus: metav1.ConditionTrue, wantReason: diagv1.ReasonHealthCheckPassed,
 		},
 		"one failure reaches threshold 1, naming the step and its NRC": {
-			ecu:  ecu(1).Condition(diagv1.ConditionHealthy, metav1.ConditionTrue, diagv1.ReasonHealthCheckPassed),
-			jobs: []*diagv1.DiagnosticJob{check(time.Hour, diagv1.JobSucceeded), check(time.Minute, diagv1.JobFailed)},
+			ecu:        ecu(1).Condition(diagv1.ConditionHealthy, metav1.ConditionTrue, diagv1.ReasonHealthCheckPassed),
+			jobs:       []*diagv1.DiagnosticJob{check(time.Hour, diagv1.JobSucceeded), check(time.Minute, diagv1.JobFailed)},
 			wantStatus: metav1.ConditionFalse, wantReason: diagv1.ReasonHealthCheckFailed,
 			wantMessage: []string{"step vin", "0x22 conditionsNotCorrect", "want a positive response", "1 failed in a row"},
 		},
 		"one failure under threshold 2 keeps Healthy": {
-			ecu:  ecu(2).Condition(diagv1.ConditionHealthy, metav1.ConditionTrue, diagv1.ReasonHealthCheckPassed),
-			jobs: []*diagv1.DiagnosticJob{check(time.Hour, diagv1.JobSucceeded), check(time.Minute, diagv1.JobFailed)},
+			ecu:        ecu(2).Condition(diagv1.ConditionHealthy, metav1.ConditionTrue, diagv1.ReasonHealthCheckPassed),
+			jobs:       []*diagv1.DiagnosticJob{check(time.Hour, diagv1.JobSucceeded), check(time.Minute, diagv1.JobFailed)},
 			wantStatus: metav1.ConditionTrue, wantReason: diagv1.ReasonHealthCheckPassed,
 		},
 		"two failures in a row reach threshold 2; a cancelled check counts neither way": {
