@@ -44,7 +44,7 @@ func (r *AgentReconciler) Reconcile(ctx context.Context, req reconcile.Request) 
 	}
 	updated := agent.DeepCopy()
 	meta.SetStatusCondition(&updated.Status.Conditions, readyCondition(h.live, h.reason, h.message, agent.Generation, now))
-	if err := patchRollUp(ctx, r.client, r.recorder, &agent, updated, agent.Status.Conditions, updated.Status.Conditions, diagv1.ConditionReady); err != nil {
+	if err := patchRollUp(ctx, r.client, r.recorder, &agent, updated, agent.Status.Conditions, updated.Status.Conditions); err != nil {
 		return reconcile.Result{}, fmt.Errorf("writing the Ready condition of DiagnosticAgent %s: %w", agent.Name, err)
 	}
 	if !h.live {

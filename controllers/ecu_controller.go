@@ -3,11 +3,13 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -33,7 +35,9 @@ type ECUReconciler struct {
 	leases   client.Reader
 	recorder events.EventRecorder
 	opts     Options
-	ready    ecuCount // ecufleet_ecus_ready
+
+	mu    sync.Mutex
+	ready map[types.NamespacedName]bool // for ecufleet_ecus_ready
 }
 
 // Reconcile computes one ECU's roll-up and patches it when it changed. The patch carries the
@@ -43,7 +47,7 @@ func (r *ECUReconciler) Reconcile(ctx context.Context, req reconcile.Request) (r
 	var ecu diagv1.ECU
 	if err := r.client.Get(ctx, req.NamespacedName, &ecu); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.ready.report(req.NamespacedName, false, true)
+			r.setReady(req.NamespacedName, false, true)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, err
@@ -54,20 +58,19 @@ func (r *ECUReconciler) Reconcile(ctx context.Context, req reconcile.Request) (r
 		return reconcile.Result{}, err
 	}
 	rd := assessECU(&ecu, f)
-	ready, reason, message := rd.ready, rd.reason, rd.message
-	if ready && rd.unhealthy { // the Healthy condition's writer is HealthReconciler
-		ready, reason, message = false, diagv1.ReasonHealthCheckFailed, "Not Healthy: "+rd.healthNote
+	if rd.ready && rd.unhealthy { // the Healthy condition's writer is HealthReconciler
+		rd.ready, rd.reason, rd.message = false, diagv1.ReasonHealthCheckFailed, "Not Healthy: "+rd.healthNote
 	}
 	updated := ecu.DeepCopy()
 	st := &updated.Status
 	st.LogicalAddressHex = fmt.Sprintf("0x%04X", ecu.Spec.LogicalAddress)
 	st.Agent = servingAgent(st.Agent, rd.agents)
 	st.ObservedGeneration = ecu.Generation
-	meta.SetStatusCondition(&st.Conditions, readyCondition(ready, reason, message, ecu.Generation, now))
-	if err := patchRollUp(ctx, r.client, r.recorder, &ecu, updated, ecu.Status.Conditions, updated.Status.Conditions, diagv1.ConditionReady); err != nil {
+	meta.SetStatusCondition(&st.Conditions, readyCondition(rd.ready, rd.reason, rd.message, ecu.Generation, now))
+	if err := patchRollUp(ctx, r.client, r.recorder, &ecu, updated, ecu.Status.Conditions, updated.Status.Conditions); err != nil {
 		return reconcile.Result{}, fmt.Errorf("writing the status of ECU %s: %w", req, err)
 	}
-	r.ready.report(req.NamespacedName, ready, false)
+	r.setReady(req.NamespacedName, rd.ready, false)
 	return reconcile.Result{RequeueAfter: untilFirstExpiry(rd.agents, now)}, nil
 }
 
@@ -88,6 +91,27 @@ func untilFirstExpiry(agents []*agentView, now time.Time) time.Duration {
 
 // expiryMargin lands a timer just after a Lease expiry rather than on it.
 const expiryMargin = 50 * time.Millisecond
+
+// setReady updates ecufleet_ecus_ready.
+func (r *ECUReconciler) setReady(key types.NamespacedName, ready, gone bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ready == nil {
+		r.ready = map[types.NamespacedName]bool{}
+	}
+	if gone {
+		delete(r.ready, key)
+	} else {
+		r.ready[key] = ready
+	}
+	n := 0
+	for _, ok := range r.ready {
+		if ok {
+			n++
+		}
+	}
+	ecusReadyMetric.Set(float64(n))
+}
 
 // setup registers the ECU controller: every ECU, again on every agent or Lease change.
 func (r *ECUReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) error {

@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,7 +29,6 @@ type HealthReconciler struct {
 	client   client.Client
 	recorder events.EventRecorder
 	opts     Options
-	healthy  ecuCount // ecufleet_ecus_healthy
 }
 
 // Reconcile brings one ECU's health check up to date: the Healthy condition from its finished
@@ -37,7 +37,7 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	var ecu diagv1.ECU
 	if err := r.client.Get(ctx, req.NamespacedName, &ecu); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.healthy.report(req.NamespacedName, false, true)
+			reportHealthy(req.NamespacedName, false, true)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, err
@@ -53,7 +53,7 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	}
 	h := newHealthHistory(ecu.Name, jobs)
 	if ecu.Spec.HealthCheck == nil {
-		r.healthy.report(req.NamespacedName, false, true)
+		reportHealthy(req.NamespacedName, false, true)
 		return reconcile.Result{}, r.stopChecks(ctx, &ecu, h)
 	}
 
@@ -61,10 +61,10 @@ func (r *HealthReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	updated := ecu.DeepCopy()
 	verdict := healthVerdict(&ecu, h, now)
 	meta.SetStatusCondition(&updated.Status.Conditions, verdict)
-	if err := patchRollUp(ctx, r.client, r.recorder, &ecu, updated, ecu.Status.Conditions, updated.Status.Conditions, diagv1.ConditionHealthy); err != nil {
+	if err := patchCondition(ctx, r.client, r.recorder, &ecu, updated, ecu.Status.Conditions, updated.Status.Conditions, diagv1.ConditionHealthy); err != nil {
 		return reconcile.Result{}, fmt.Errorf("writing the Healthy condition of ECU %s: %w", req, err)
 	}
-	r.healthy.report(req.NamespacedName, verdict.Status == "True", false)
+	reportHealthy(req.NamespacedName, verdict.Status == metav1.ConditionTrue, false)
 
 	errs := []error{r.deleteJobs(ctx, h.expired(&ecu))}
 	due, ok := h.due(&ecu)
@@ -108,7 +108,7 @@ func (r *HealthReconciler) stopChecks(ctx context.Context, ecu *diagv1.ECU, h he
 	}
 	updated := ecu.DeepCopy()
 	meta.RemoveStatusCondition(&updated.Status.Conditions, diagv1.ConditionHealthy)
-	if perr := patchRollUp(ctx, r.client, r.recorder, ecu, updated, nil, nil, diagv1.ConditionHealthy); perr != nil {
+	if perr := patchCondition(ctx, r.client, r.recorder, ecu, updated, nil, nil, diagv1.ConditionHealthy); perr != nil {
 		err = errors.Join(err, fmt.Errorf("removing the Healthy condition of ECU %s/%s: %w", ecu.Namespace, ecu.Name, perr))
 	}
 	return err

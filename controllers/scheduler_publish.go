@@ -37,7 +37,7 @@ func blocker(j *diagv1.DiagnosticJob, e *diagv1.ECU, r ecuReadiness) (reason, no
 // cost more writes than the scheduling itself.
 func (p *pass) publishQueues(ctx context.Context) {
 	ecus := p.sortedECUs()
-	ready := p.readiness(ecus)
+	ready := p.readiness(ctx, ecus)
 	waiting := p.queued(true)
 	q := buildQueues(slices.DeleteFunc(slices.Clone(waiting), func(j *diagv1.DiagnosticJob) bool { return j.Spec.Suspend }), ecus)
 

@@ -305,19 +305,12 @@ func (p *pass) queued(withSuspended bool) []*diagv1.DiagnosticJob {
 	return jobs
 }
 
-// readiness assesses every ECU against the fleet once per use. An ECU's health is judged from
-// the snapshot's health jobs, as the health checker will judge it, so that a failed check
-// never hands the ECU to a user job in the moment before its Healthy condition is written.
-func (p *pass) readiness(ecus []*diagv1.ECU) map[string]ecuReadiness {
-	checks := p.sortedJobs(isHealthJob)
+// readiness assesses every ECU against the fleet, and its health (see judgeHealth), once per use.
+func (p *pass) readiness(ctx context.Context, ecus []*diagv1.ECU) map[string]ecuReadiness {
 	out := make(map[string]ecuReadiness, len(ecus))
 	for _, e := range ecus {
-		r := assessECU(e, p.fleet)
-		if e.Spec.HealthCheck != nil {
-			v := healthVerdict(e, newHealthHistory(e.Name, checks), p.now)
-			r.unhealthy, r.healthNote = v.Status == metav1.ConditionFalse, v.Message
-		}
-		out[e.Name] = r
+		out[e.Name] = assessECU(e, p.fleet)
 	}
+	p.judgeHealth(ctx, ecus, out)
 	return out
 }

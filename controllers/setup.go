@@ -40,11 +40,11 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := agents.setup(mgr, leaseCache); err != nil {
 		return fmt.Errorf("setting up the agent liveness controller: %w", err)
 	}
-	ecus := &ECUReconciler{client: mgr.GetClient(), leases: leaseCache, recorder: recorder, opts: opts, ready: ecuCount{gauge: ecusReadyMetric}}
+	ecus := &ECUReconciler{client: mgr.GetClient(), leases: leaseCache, recorder: recorder, opts: opts}
 	if err := ecus.setup(mgr, leaseCache); err != nil {
 		return fmt.Errorf("setting up the ECU roll-up controller: %w", err)
 	}
-	health := &HealthReconciler{client: mgr.GetClient(), recorder: recorder, opts: opts, healthy: ecuCount{gauge: ecusHealthyMetric}}
+	health := &HealthReconciler{client: mgr.GetClient(), recorder: recorder, opts: opts}
 	if err := health.setup(mgr); err != nil {
 		return fmt.Errorf("setting up the ECU health checker: %w", err)
 	}

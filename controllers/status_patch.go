@@ -27,13 +27,19 @@ func readyCondition(ready bool, reason, message string, generation int64, now ti
 }
 
 // patchRollUp writes a roll-up's status, updated over current, and records an Event when the
-// write changed the status or reason of the condition of type condType (before and after are
-// the two objects' conditions), so that `kubectl describe` tells when an agent was lost or an ECU stopped being
+// write changed the Ready condition's status or reason (before and after are the two objects'
+// conditions), so that `kubectl describe` tells when an agent was lost or an ECU stopped being
 // Ready, and why. The patch carries current's resourceVersion as a precondition, because
 // conditions is a list shared with other writers and a stale copy must never overwrite a newer
 // entry. A conflict or a deleted object is not an error: its watch event brings the reconciler
 // back with a fresh copy.
-func patchRollUp(ctx context.Context, c client.Client, rec events.EventRecorder, current, updated client.Object, before, after []metav1.Condition, condType string) error {
+func patchRollUp(ctx context.Context, c client.Client, rec events.EventRecorder, current, updated client.Object, before, after []metav1.Condition) error {
+	return patchCondition(ctx, c, rec, current, updated, before, after, diagv1.ConditionReady)
+}
+
+// patchCondition is patchRollUp for the condition of type condType: the Event follows that
+// condition's changes (Normal unless it turned False), as the health checker's Healthy needs.
+func patchCondition(ctx context.Context, c client.Client, rec events.EventRecorder, current, updated client.Object, before, after []metav1.Condition, condType string) error {
 	changed, err := patch.Write(ctx, c, current, updated, patch.Options{Status: true})
 	switch {
 	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
@@ -45,7 +51,8 @@ func patchRollUp(ctx context.Context, c client.Client, rec events.EventRecorder,
 	}
 	b, a := meta.FindStatusCondition(before, condType), meta.FindStatusCondition(after, condType)
 	if a != nil && (b == nil || b.Status != a.Status || b.Reason != a.Reason) {
-		rec.Eventf(updated, nil, eventType(a.Status != metav1.ConditionFalse), a.Reason, condType, "%s", a.Message)
+		good := a.Status == metav1.ConditionTrue || (condType != diagv1.ConditionReady && a.Status == metav1.ConditionUnknown)
+		rec.Eventf(updated, nil, eventType(good), a.Reason, condType, "%s", a.Message)
 	}
 	return nil
 }
