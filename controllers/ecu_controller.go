@@ -25,8 +25,8 @@ import (
 // +kubebuilder:rbac:groups=diag.ecufleet.io,resources=diagnosticagents,verbs=get;list;watch
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=ecufleet-system,resources=leases,verbs=get;list;watch
 
-// ECUReconciler rolls an ECU's status up for `kubectl get ecu`: the Ready condition (reachable
-// and served by a live agent), the agent that serves it, the hex logical address and the
+// ECUReconciler rolls an ECU's status up for `kubectl get ecu`: the Ready condition (reachable,
+// served by a live agent and, with spec.healthCheck, not Healthy=False), the agent that serves it, the hex logical address and the
 // observed generation. It never touches the lock (activeJob) nor queuedJobs: the scheduler
 // owns those.
 type ECUReconciler struct {
@@ -58,6 +58,9 @@ func (r *ECUReconciler) Reconcile(ctx context.Context, req reconcile.Request) (r
 		return reconcile.Result{}, err
 	}
 	rd := assessECU(&ecu, f)
+	if rd.ready && rd.unhealthy { // the Healthy condition's writer is HealthReconciler
+		rd.ready, rd.reason, rd.message = false, diagv1.ReasonHealthCheckFailed, "Not Healthy: "+rd.healthNote
+	}
 	updated := ecu.DeepCopy()
 	st := &updated.Status
 	st.LogicalAddressHex = fmt.Sprintf("0x%04X", ecu.Spec.LogicalAddress)

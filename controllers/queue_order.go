@@ -10,9 +10,16 @@ import (
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
 
-// queueOrder is the order of every ECU queue: higher priority first, then older (creation
-// time), then by name, so that the order is total and the same after a controller restart.
+// queueOrder is the order of every ECU queue: health jobs first (they wait only for the ECU to
+// be free, never preempting), then higher priority first, then older (creation time), then by
+// name, so that the order is total and the same after a controller restart.
 func queueOrder(a, b *diagv1.DiagnosticJob) int {
+	if ha, hb := isHealthJob(a), isHealthJob(b); ha != hb {
+		if ha {
+			return -1
+		}
+		return 1
+	}
 	if c := cmp.Compare(b.Spec.Priority, a.Spec.Priority); c != 0 {
 		return c
 	}

@@ -16,11 +16,24 @@ type ecuReadiness struct {
 	reason  string // diagv1.ReasonReachable, ReasonUnreachable, ReasonNoAgent or ReasonProbing
 	message string
 	agents  []*agentView // live agents matching spec.agentSelector, by name
+	// unhealthy: the ECU's health check keeps user jobs off it (Healthy=False), for the reason
+	// in healthNote; its own health job still runs, so it is apart from ready.
+	unhealthy  bool
+	healthNote string
 }
 
-// assessECU combines the prober's Reachable condition with agent availability: an ECU is Ready
-// when a live matching agent exists and the ECU answered its probe (or is never probed).
+// assessECU combines the prober's Reachable condition with agent availability, and notes the
+// health check's verdict: an ECU is ready for its health job when a live matching agent exists
+// and the ECU answered its probe (or is never probed), and for user jobs when it is also not
+// unhealthy.
 func assessECU(ecu *diagv1.ECU, f *fleet) ecuReadiness {
+	r := assessReach(ecu, f)
+	r.unhealthy, r.healthNote = unhealthy(ecu)
+	return r
+}
+
+// assessReach is the Ready verdict from the prober and the agents alone.
+func assessReach(ecu *diagv1.ECU, f *fleet) ecuReadiness {
 	agents, err := f.liveMatching(ecu.Spec.AgentSelector)
 	if err != nil {
 		return ecuReadiness{reason: diagv1.ReasonNoAgent, message: err.Error()}

@@ -15,7 +15,7 @@ import (
 // afterwards.
 func (p *pass) schedule(ctx context.Context) {
 	ecus := p.sortedECUs()
-	d := decideClaims(claimInput{now: p.now, waiting: p.queued(false), ecus: ecus, ready: p.readiness(ecus), stale: p.staleLocks()})
+	d := decideClaims(claimInput{now: p.now, waiting: p.queued(false), ecus: ecus, ready: p.readiness(ctx, ecus), stale: p.staleLocks()})
 	if !d.wake.IsZero() {
 		p.wakeAt(d.wake)
 	}

@@ -35,8 +35,8 @@ type claimDecision struct {
 }
 
 // decideClaims walks the waiting jobs in queue order and gives each the first ECU it may use
-// (by name) that is free (or held by a stale lock), schedulable, Ready and served by an agent
-// with room, taking the agent with the fewest running jobs (ties: by name), so that every free
+// (by name) that is free (or held by a stale lock), schedulable, Ready, healthy (unless the job
+// is that ECU's health job) and served by an agent with room, taking the agent with the fewest running jobs (ties: by name), so that every free
 // ECU goes to the best job waiting for it. A job in its EcuUnreachable backoff is skipped and
 // its backoff end becomes the wake time. It reads in and writes nothing.
 func decideClaims(in claimInput) claimDecision {
@@ -53,7 +53,7 @@ func decideClaims(in claimInput) claimDecision {
 		cands, _, _ := candidateECUs(j, in.ecus)
 		for _, e := range cands {
 			r := in.ready[e.Name]
-			if taken[e.Name] || !lockFree(e, in.stale) || e.Spec.Unschedulable || !r.ready {
+			if taken[e.Name] || !lockFree(e, in.stale) || e.Spec.Unschedulable || !r.ready || !r.admits(j, e) {
 				continue
 			}
 			a := leastBusyAfter(r.agents, added)
@@ -73,4 +73,10 @@ func decideClaims(in claimInput) claimDecision {
 // holder that no longer needs it.
 func lockFree(e *diagv1.ECU, stale map[string]staleLock) bool {
 	return e.Status.ActiveJob == "" || stale[e.Name].holder == e.Status.ActiveJob
+}
+
+// admits reports whether a job may start on an ECU as far as its health goes: any job while it
+// is healthy, only its own health job while it is not.
+func (r ecuReadiness) admits(j *diagv1.DiagnosticJob, e *diagv1.ECU) bool {
+	return !r.unhealthy || isHealthJobOf(j, e.Name)
 }

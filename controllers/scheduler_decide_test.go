@@ -35,6 +35,18 @@ func TestDecideClaims(t *testing.T) {
 		j.Status.SetConditions(1, now.Add(-ago))
 		return j
 	}
+	// healthJob is the health check of ECU e0, as the health checker creates it.
+	healthJob := func(age time.Duration) *builders.JobWrapper {
+		e := builders.MakeECU("e0", ns).HealthCheck(10, 1, builders.TesterPresent("tp")).Obj()
+		j := &builders.JobWrapper{DiagnosticJob: *newHealthJob(e, now.Add(-age))}
+		j.CreationTimestamp = metav1.NewTime(now.Add(-age))
+		return j
+	}
+	// unhealthy is ECU e0 after a failed health check.
+	unhealthy := func() *builders.ECUWrapper {
+		return ecu("e0").HealthCheck(10, 1, builders.TesterPresent("tp")).
+			Condition(diagv1.ConditionHealthy, metav1.ConditionFalse, diagv1.ReasonHealthCheckFailed)
+	}
 	live2 := []agent{{"a0", true, 2, 0}}
 	cases := map[string]struct {
 		jobs       []*builders.JobWrapper // in any order: the test sorts them by queueOrder
@@ -121,6 +133,42 @@ func TestDecideClaims(t *testing.T) {
 			ecus: []*builders.ECUWrapper{ecu("e0")}, agents: live2,
 			wantClaims: []string{"next→e0@a0"},
 			wantWake:   now.Add(-2 * time.Second).Add(unreachableBackoffBase),
+		},
+		"the health job goes first, ahead of older and higher-priority jobs": {
+			jobs: []*builders.JobWrapper{
+				job("old", time.Hour).ECU("e0"), job("urgent", time.Minute).ECU("e0").Priority(100), healthJob(time.Second),
+			},
+			ecus: []*builders.ECUWrapper{ecu("e0").HealthCheck(10, 1, builders.TesterPresent("tp"))}, agents: live2,
+			wantClaims: []string{healthJobName("e0", now.Add(-time.Second)) + "→e0@a0"},
+		},
+		"the health job waits for a running job: no preemption": {
+			jobs:   []*builders.JobWrapper{healthJob(time.Second)},
+			ecus:   []*builders.ECUWrapper{ecu("e0").HealthCheck(10, 1, builders.TesterPresent("tp")).ActiveJob("running")},
+			agents: live2,
+		},
+		"a user job does not start on an unhealthy ECU": {
+			jobs:   []*builders.JobWrapper{job("user", time.Minute).ECU("e0")},
+			ecus:   []*builders.ECUWrapper{unhealthy()},
+			agents: live2,
+		},
+		"a selector job passes an unhealthy ECU for a healthy one": {
+			jobs:       []*builders.JobWrapper{job("user", time.Minute).ECUSelector(map[string]string{"rig": "x"})},
+			ecus:       []*builders.ECUWrapper{unhealthy().Label("rig", "x"), ecu("e1").Label("rig", "x")},
+			agents:     live2,
+			wantClaims: []string{"user→e1@a0"},
+		},
+		"the health job runs on its unhealthy ECU": {
+			jobs:       []*builders.JobWrapper{job("user", time.Hour).ECU("e0"), healthJob(time.Second)},
+			ecus:       []*builders.ECUWrapper{unhealthy()},
+			agents:     live2,
+			wantClaims: []string{healthJobName("e0", now.Add(-time.Second)) + "→e0@a0"},
+		},
+		"a job with the health-check label but no owner is a user job": {
+			jobs: []*builders.JobWrapper{
+				job("old", time.Hour).ECU("e0"), job("sneaky", time.Minute).ECU("e0").Label(diagv1.HealthCheckLabel, "e0"),
+			},
+			ecus: []*builders.ECUWrapper{ecu("e0")}, agents: live2,
+			wantClaims: []string{"old→e0@a0"},
 		},
 		"a backoff that has run out claims": {
 			jobs: []*builders.JobWrapper{backedOff("retry", time.Minute), job("next", time.Minute).ECU("e0")},

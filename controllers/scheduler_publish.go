@@ -10,9 +10,10 @@ import (
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
 
-// blocker says why jobs cannot start on an ECU even when it is free: a one-word reason when
-// the ECU is closed to them (cordoned, not Ready), or only a note when its agents are full.
-func blocker(e *diagv1.ECU, r ecuReadiness) (reason, note string) {
+// blocker says why job cannot start on an ECU even when it is free: a one-word reason when
+// the ECU is closed to it (cordoned, not Ready, unhealthy), or only a note when its agents are
+// full.
+func blocker(j *diagv1.DiagnosticJob, e *diagv1.ECU, r ecuReadiness) (reason, note string) {
 	switch {
 	case e.Spec.Unschedulable:
 		return diagv1.ReasonEcuCordoned, fmt.Sprintf("ECU %s is cordoned (spec.unschedulable)", e.Name)
@@ -20,6 +21,8 @@ func blocker(e *diagv1.ECU, r ecuReadiness) (reason, note string) {
 		return diagv1.ReasonNoAgent, fmt.Sprintf("ECU %s has no agent: %s", e.Name, r.message)
 	case !r.ready:
 		return diagv1.ReasonEcuNotReady, fmt.Sprintf("ECU %s is not Ready (%s): %s", e.Name, r.reason, r.message)
+	case !r.admits(j, e):
+		return diagv1.ReasonEcuUnhealthy, fmt.Sprintf("ECU %s is not Healthy: %s", e.Name, r.healthNote)
 	case leastBusy(r.agents) == nil:
 		return "", fmt.Sprintf("every agent serving ECU %s runs its maxConcurrentJobs", e.Name)
 	}
@@ -34,7 +37,7 @@ func blocker(e *diagv1.ECU, r ecuReadiness) (reason, note string) {
 // cost more writes than the scheduling itself.
 func (p *pass) publishQueues(ctx context.Context) {
 	ecus := p.sortedECUs()
-	ready := p.readiness(ecus)
+	ready := p.readiness(ctx, ecus)
 	waiting := p.queued(true)
 	q := buildQueues(slices.DeleteFunc(slices.Clone(waiting), func(j *diagv1.DiagnosticJob) bool { return j.Spec.Suspend }), ecus)
 
@@ -124,10 +127,10 @@ func (p *pass) waitingStatus(j *diagv1.DiagnosticJob, q ecuQueues, ecus []*diagv
 	}
 	pos, best := q.bestPosition(j, cands)
 	open := slices.ContainsFunc(cands, func(e *diagv1.ECU) bool {
-		r, _ := blocker(e, ready[e.Name])
+		r, _ := blocker(j, e, ready[e.Name])
 		return r == ""
 	})
-	bestReason, note := blocker(best, ready[best.Name])
+	bestReason, note := blocker(j, best, ready[best.Name])
 	reason := diagv1.ReasonQueued
 	if !open {
 		reason = bestReason

@@ -297,11 +297,12 @@ func (p *pass) queued(withSuspended bool) []*diagv1.DiagnosticJob {
 	return jobs
 }
 
-// readiness assesses every ECU against the fleet once per use.
-func (p *pass) readiness(ecus []*diagv1.ECU) map[string]ecuReadiness {
+// readiness assesses every ECU against the fleet, and its health (see judgeHealth), once per use.
+func (p *pass) readiness(ctx context.Context, ecus []*diagv1.ECU) map[string]ecuReadiness {
 	out := make(map[string]ecuReadiness, len(ecus))
 	for _, e := range ecus {
 		out[e.Name] = assessECU(e, p.fleet)
 	}
+	p.judgeHealth(ctx, ecus, out)
 	return out
 }

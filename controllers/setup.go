@@ -13,7 +13,7 @@ import (
 // eventSource names ecufleet's controller in the Events it records.
 const eventSource = "ecufleet-controller"
 
-// SetupWithManager adds ecufleet's controllers (scheduler, ECU roll-up, agent liveness) to a
+// SetupWithManager adds ecufleet's controllers (scheduler, ECU roll-up, ECU health checks, agent liveness) to a
 // manager whose scheme holds client-go's and diag.ecufleet.io's types; `ecufleet controller`,
 // `ecufleet dev` and the tests all start the controllers through it.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
@@ -46,6 +46,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	ecus := &ECUReconciler{client: mgr.GetClient(), leases: leaseCache, recorder: recorder, opts: opts, ready: &readyCount{gauge: ecusReadyMetric}}
 	if err := ecus.setup(mgr, leaseCache); err != nil {
 		return fmt.Errorf("setting up the ECU roll-up controller: %w", err)
+	}
+	health := &HealthReconciler{client: mgr.GetClient(), recorder: recorder, opts: opts}
+	if err := health.setup(mgr); err != nil {
+		return fmt.Errorf("setting up the ECU health checker: %w", err)
 	}
 	scheduler := &SchedulerReconciler{
 		client:    mgr.GetClient(),

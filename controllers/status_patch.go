@@ -34,6 +34,12 @@ func readyCondition(ready bool, reason, message string, generation int64, now ti
 // entry. A conflict or a deleted object is not an error: its watch event brings the reconciler
 // back with a fresh copy.
 func patchRollUp(ctx context.Context, c client.Client, rec events.EventRecorder, current, updated client.Object, before, after []metav1.Condition) error {
+	return patchCondition(ctx, c, rec, current, updated, before, after, diagv1.ConditionReady)
+}
+
+// patchCondition is patchRollUp for the condition of type condType: the Event follows that
+// condition's changes (Normal unless it turned False), as the health checker's Healthy needs.
+func patchCondition(ctx context.Context, c client.Client, rec events.EventRecorder, current, updated client.Object, before, after []metav1.Condition, condType string) error {
 	changed, err := patch.Write(ctx, c, current, updated, patch.Options{Status: true})
 	switch {
 	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
@@ -43,9 +49,10 @@ func patchRollUp(ctx context.Context, c client.Client, rec events.EventRecorder,
 	case !changed:
 		return nil
 	}
-	b, a := meta.FindStatusCondition(before, diagv1.ConditionReady), meta.FindStatusCondition(after, diagv1.ConditionReady)
+	b, a := meta.FindStatusCondition(before, condType), meta.FindStatusCondition(after, condType)
 	if a != nil && (b == nil || b.Status != a.Status || b.Reason != a.Reason) {
-		rec.Eventf(updated, nil, eventType(a.Status == metav1.ConditionTrue), a.Reason, "Ready", "%s", a.Message)
+		good := a.Status == metav1.ConditionTrue || (condType != diagv1.ConditionReady && a.Status == metav1.ConditionUnknown)
+		rec.Eventf(updated, nil, eventType(good), a.Reason, condType, "%s", a.Message)
 	}
 	return nil
 }

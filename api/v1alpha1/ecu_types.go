@@ -64,6 +64,35 @@ type ECUSpec struct {
 	// unschedulable cordons the ECU: a running job finishes, no new job starts.
 	// +optional
 	Unschedulable bool `json:"unschedulable,omitempty"`
+
+	// healthCheck makes the controller run these steps on the ECU every periodSeconds, ahead of
+	// every user job, and keep user jobs off the ECU while the check fails.
+	// +optional
+	HealthCheck *HealthCheckSpec `json:"healthCheck,omitempty"`
+}
+
+// HealthCheckSpec is a recurring check an ECU must pass to take user jobs, as a lab's daily
+// health job takes a failing device offline before it fails a pipeline.
+type HealthCheckSpec struct {
+	// steps run in order over one DoIP connection, as a DiagnosticJob's steps do.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=256
+	Steps []Step `json:"steps"`
+
+	// periodSeconds is the time from the end of one check to the start of the next.
+	// +kubebuilder:default=3600
+	// +kubebuilder:validation:Minimum=10
+	// +optional
+	PeriodSeconds int32 `json:"periodSeconds,omitempty"`
+
+	// failureThreshold is how many checks in a row must fail before the ECU is Healthy=False.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	FailureThreshold int32 `json:"failureThreshold,omitempty"`
 }
 
 // RoutingActivationSpec carries the routing activation request parameters some gateways require.
@@ -161,7 +190,9 @@ type EntityInfo struct {
 
 // ECUStatus is what the controller and the serving agent last observed of an ECU.
 type ECUStatus struct {
-	// conditions: Reachable (written by the serving agent's prober) and Ready (written by the controller).
+	// conditions: Reachable (written by the serving agent's prober), Healthy (written by the
+	// controller's health checker, only with spec.healthCheck) and Ready (written by the
+	// controller's roll-up; False while Healthy is False).
 	// +listType=map
 	// +listMapKey=type
 	// +patchStrategy=merge
@@ -222,6 +253,7 @@ type ECUStatus struct {
 // +kubebuilder:printcolumn:name="Address",type=string,JSONPath=`.spec.address`
 // +kubebuilder:printcolumn:name="Logical",type=string,JSONPath=`.status.logicalAddressHex`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Healthy",type=string,JSONPath=`.status.conditions[?(@.type=="Healthy")].status`
 // +kubebuilder:printcolumn:name="Agent",type=string,JSONPath=`.status.agent`
 // +kubebuilder:printcolumn:name="Active Job",type=string,JSONPath=`.status.activeJob`
 // +kubebuilder:printcolumn:name="Queued",type=integer,JSONPath=`.status.queuedJobs`

@@ -25,6 +25,10 @@ const (
 	// across retries.
 	FirstScheduledAnnotation = GroupName + "/first-scheduled"
 
+	// HealthCheckLabel on a job names the ECU whose spec.healthCheck it runs, so the queue puts it
+	// first and the controller finds an ECU's checks by label.
+	HealthCheckLabel = GroupName + "/health-check"
+
 	// DefaultLeaseNamespace holds the agents' heartbeat Leases and the leader election Lease
 	// unless --lease-namespace says otherwise, so that agent and controller meet by default.
 	DefaultLeaseNamespace = "ecufleet-system"
@@ -37,6 +41,9 @@ const (
 
 	// ConditionReady says jobs can start on an ECU, or that a DiagnosticAgent's Lease is current.
 	ConditionReady = "Ready"
+
+	// ConditionHealthy on an ECU with spec.healthCheck is the verdict of its last health checks.
+	ConditionHealthy = "Healthy"
 
 	// ConditionScheduled on a DiagnosticJob says it holds an ECU and an agent for this attempt.
 	ConditionScheduled = "Scheduled"
@@ -96,6 +103,8 @@ const (
 	ReasonImageUnavailable = "ImageUnavailable"
 	// ReasonNoAgent: no Ready agent matching the ECU's agentSelector has room for the job.
 	ReasonNoAgent = "NoAgent"
+	// ReasonEcuUnhealthy: the ECU failed its health check (Healthy=False), so only its health job starts.
+	ReasonEcuUnhealthy = "EcuUnhealthy"
 )
 
 // One-word reasons of the ECU and DiagnosticAgent conditions.
@@ -110,6 +119,12 @@ const (
 	ReasonProbeSucceeded = "ProbeSucceeded"
 	// ReasonProbeFailed: failureThreshold consecutive probes of the ECU got no answer.
 	ReasonProbeFailed = "ProbeFailed"
+	// ReasonHealthCheckPassed: the ECU's last health check passed.
+	ReasonHealthCheckPassed = "HealthCheckPassed"
+	// ReasonHealthCheckFailed: failureThreshold health checks of the ECU failed in a row.
+	ReasonHealthCheckFailed = "HealthCheckFailed"
+	// ReasonHealthCheckPending: no health check of the ECU has finished yet.
+	ReasonHealthCheckPending = "HealthCheckPending"
 	// ReasonLeaseRenewed: the agent's Lease is current.
 	ReasonLeaseRenewed = "LeaseRenewed"
 	// ReasonLeaseExpired: the agent's Lease was not renewed within its duration.

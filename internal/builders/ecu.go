@@ -137,3 +137,13 @@ func (w *ECUWrapper) ServedBy(agent string) *ECUWrapper {
 	w.Status.Agent = agent
 	return w
 }
+
+// HealthCheck sets spec.healthCheck with a period and failure threshold (0: default) and steps.
+func (w *ECUWrapper) HealthCheck(periodSeconds, failureThreshold int32, steps ...*StepWrapper) *ECUWrapper {
+	hc := &diagv1.HealthCheckSpec{PeriodSeconds: periodSeconds, FailureThreshold: failureThreshold}
+	for _, s := range steps {
+		hc.Steps = append(hc.Steps, *s.Step.DeepCopy())
+	}
+	w.Spec.HealthCheck = hc
+	return w
+}
