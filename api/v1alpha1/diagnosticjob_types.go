@@ -5,16 +5,12 @@ import (
 )
 
 // DiagnosticJobSpec is what to run and on which ECU; it names the ECU by name or by labels.
-// +kubebuilder:validation:XValidation:rule="has(self.ecuRef) != has(self.ecuSelector)",message="exactly one of ecuRef or ecuSelector must be set"
-// +kubebuilder:validation:XValidation:rule="has(self.ecuRef) == has(oldSelf.ecuRef) && has(self.ecuSelector) == has(oldSelf.ecuSelector)",message="spec.ecuRef and spec.ecuSelector are immutable: create a new DiagnosticJob (recurring work belongs in a DiagnosticSchedule)"
 type DiagnosticJobSpec struct {
 	// ecuRef names the ECU to run on, in the job's namespace.
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.ecuRef is immutable: create a new DiagnosticJob (recurring work belongs in a DiagnosticSchedule)"
 	// +optional
 	ECURef *ECUReference `json:"ecuRef,omitempty"`
 
 	// ecuSelector lets the job run on the first free ECU of the namespace with matching labels.
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.ecuSelector is immutable: create a new DiagnosticJob (recurring work belongs in a DiagnosticSchedule)"
 	// +optional
 	ECUSelector *metav1.LabelSelector `json:"ecuSelector,omitempty"`
 
@@ -62,7 +58,6 @@ type DiagnosticJobSpec struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=256
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.steps is immutable: create a new DiagnosticJob (recurring work belongs in a DiagnosticSchedule)"
 	Steps []Step `json:"steps"`
 }
 
@@ -232,7 +227,14 @@ type DiagnosticJob struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// spec is what to run and where.
+	// spec is what to run and where. Its rules sit here, not on DiagnosticJobSpec, because a
+	// DiagnosticSchedule's jobTemplate.spec is one too and stays editable (and may leave the
+	// target to forEachECU).
+	// +kubebuilder:validation:XValidation:rule="has(self.ecuRef) != has(self.ecuSelector)",message="exactly one of ecuRef or ecuSelector must be set"
+	// +kubebuilder:validation:XValidation:rule="has(self.ecuRef) == has(oldSelf.ecuRef) && has(self.ecuSelector) == has(oldSelf.ecuSelector)",message="spec.ecuRef and spec.ecuSelector are immutable: create a new DiagnosticJob (recurring work belongs in a DiagnosticSchedule)"
+	// +kubebuilder:validation:XValidation:rule="!has(self.ecuRef) || !has(oldSelf.ecuRef) || self.ecuRef == oldSelf.ecuRef",message="spec.ecuRef is immutable: create a new DiagnosticJob (recurring work belongs in a DiagnosticSchedule)",fieldPath=".ecuRef"
+	// +kubebuilder:validation:XValidation:rule="!has(self.ecuSelector) || !has(oldSelf.ecuSelector) || self.ecuSelector == oldSelf.ecuSelector",message="spec.ecuSelector is immutable: create a new DiagnosticJob (recurring work belongs in a DiagnosticSchedule)",fieldPath=".ecuSelector"
+	// +kubebuilder:validation:XValidation:rule="self.steps == oldSelf.steps",message="spec.steps is immutable: create a new DiagnosticJob (recurring work belongs in a DiagnosticSchedule)",fieldPath=".steps"
 	Spec DiagnosticJobSpec `json:"spec"`
 	// status is how far it got.
 	// +optional

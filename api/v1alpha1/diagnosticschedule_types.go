@@ -7,6 +7,7 @@ import (
 
 // DiagnosticScheduleSpec is when to create runs of DiagnosticJobs and what they hold, in the
 // shape of a batch/v1 CronJob, so recurring lab work is declared in Git like any manifest.
+// +kubebuilder:validation:XValidation:rule="has(self.forEachECU) || has(self.jobTemplate.spec.ecuRef) != has(self.jobTemplate.spec.ecuSelector)",message="exactly one of ecuRef or ecuSelector must be set in jobTemplate.spec, unless forEachECU picks the ECUs",fieldPath=".jobTemplate.spec"
 // +kubebuilder:validation:XValidation:rule="!has(self.forEachECU) || !has(self.jobTemplate.spec.ecuRef)",message="forEachECU sets each job's ecuRef: leave jobTemplate.spec.ecuRef out (a jobTemplate.spec.ecuSelector narrows forEachECU.selector)",fieldPath=".jobTemplate.spec.ecuRef"
 type DiagnosticScheduleSpec struct {
 	// schedule is a 5-field cron expression ("0 2 * * *"), one of @yearly, @annually,

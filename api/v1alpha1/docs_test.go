@@ -46,8 +46,9 @@ func TestDocsNameEveryField(t *testing.T) {
 var opaqueFields = map[string]bool{"agentSelector": true, "ecuSelector": true, "conditions": true,
 	"selector": true, "active": true}
 
-// opaquePaths are documented in a section of their own: a schedule's job template is a DiagnosticJob spec.
-var opaquePaths = map[string]bool{"spec.jobTemplate.spec": true}
+// opaquePaths are documented in a section of their own: a schedule's job template is a
+// DiagnosticJob spec, a health check's steps are a job's steps.
+var opaquePaths = map[string]bool{"spec.jobTemplate.spec": true, "spec.healthCheck.steps": true}
 
 // fieldPaths lists the dotted paths of every property under schema.
 func fieldPaths(prefix string, schema apiextensionsv1.JSONSchemaProps) []string {

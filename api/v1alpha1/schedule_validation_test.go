@@ -119,4 +119,13 @@ var _ = Describe("The API server, for DiagnosticSchedules,", func() {
 		Expect(s.Spec.FailedRunsHistoryLimit).To(Equal(ptr.To[int32](1)))
 		Expect(s.Spec.Suspend).To(BeFalse())
 	})
+
+	It("accepts a forEachECU template that names no ECU, and lets a template's steps change", func(ctx SpecContext) {
+		s := builders.MakeSchedule("fan-out", ns, "@daily").ForEachECU(map[string]string{"rack": "a"}).
+			Template(builders.MakeJob("t", ns).Step(builders.ReadDID("vin", 0xF190))).Obj()
+		Expect(k8s.Create(ctx, s)).To(Succeed(), "forEachECU picks the ECU: the template needs no target")
+		s.Spec.JobTemplate.Spec.Steps = append(s.Spec.JobTemplate.Spec.Steps, *builders.ReadDTCs("dtcs", 0xFF).Obj())
+		s.Spec.JobTemplate.Spec.Priority = 5
+		Expect(k8s.Update(ctx, s)).To(Succeed(), "a job's steps are immutable, a schedule's template is not")
+	})
 })
