@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func BenchmarkReadiness(b *testing.B) {
 	}
 	for b.Loop() {
 		p := &pass{fleet: &fleet{agents: agents, names: names}}
-		if r := p.readiness(ecus); !r["ecu-00000"].ready {
+		if r := p.readiness(context.Background(), ecus); !r["ecu-00000"].ready {
 			b.Fatal("ECU not Ready")
 		}
 	}

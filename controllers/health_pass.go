@@ -28,20 +28,23 @@ func (p *pass) judgeHealth(ctx context.Context, ecus []*diagv1.ECU, ready map[st
 		p.fail(fmt.Errorf("listing the health jobs in %s: %w", p.ns, err))
 		return
 	}
-	checks := make([]*diagv1.DiagnosticJob, 0, len(list.Items))
+	// By the ECU each names, so that each ECU looks at its own few checks only.
+	checks := map[string][]*diagv1.DiagnosticJob{}
 	for i := range list.Items {
 		j := &list.Items[i]
 		if own := p.job(j.Name); own != nil {
 			j = own
 		}
-		checks = append(checks, j)
+		if j.Spec.ECURef != nil {
+			checks[j.Spec.ECURef.Name] = append(checks[j.Spec.ECURef.Name], j)
+		}
 	}
 	for _, e := range ecus {
 		if e.Spec.HealthCheck == nil {
 			continue
 		}
 		r := ready[e.Name]
-		v := healthVerdict(e, newHealthHistory(e.Name, checks), p.now)
+		v := healthVerdict(e, newHealthHistory(e.Name, checks[e.Name]), p.now)
 		r.unhealthy, r.healthNote = v.Status == metav1.ConditionFalse, v.Message
 		ready[e.Name] = r
 	}

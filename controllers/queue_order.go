@@ -3,6 +3,8 @@ package controllers
 import (
 	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -31,9 +33,14 @@ func queueOrder(a, b *diagv1.DiagnosticJob) int {
 
 // candidateECUs returns the ECUs a job may run on (ecuRef: that one; ecuSelector: every
 // matching ECU of the namespace), by name; when there are none it says why, with a reason.
+// ecus sorted by name (as a pass holds them) find an ecuRef by binary search: a pass asks this
+// of every waiting job, and 5,000 of them scanning 10,000 ECUs was most of its time.
 func candidateECUs(j *diagv1.DiagnosticJob, ecus []*diagv1.ECU) (out []*diagv1.ECU, reason, message string) {
 	if ref := j.Spec.ECURef; ref != nil {
-		for _, e := range ecus {
+		if i, ok := slices.BinarySearchFunc(ecus, ref.Name, func(e *diagv1.ECU, name string) int { return strings.Compare(e.Name, name) }); ok {
+			return []*diagv1.ECU{ecus[i]}, "", ""
+		}
+		for _, e := range ecus { // not sorted after all: look at each
 			if e.Name == ref.Name {
 				return []*diagv1.ECU{e}, "", ""
 			}
