@@ -127,12 +127,14 @@ func (l *link) write(m Message, deadline time.Time) error {
 		l.wdl = deadline.Add(deadlineSlack)
 		l.nc.SetWriteDeadline(l.wdl)
 	}
+	// Reported before the write: once the bytes are out, the answer may be read and reported
+	// before this goroutine runs again, and a trace must show the request first.
+	if l.hook != nil {
+		l.report(FrameSent, l.wbuf)
+	}
 	if _, err := l.nc.Write(l.wbuf); err != nil {
 		l.close() // a partly written frame leaves the stream out of sync
 		return fmt.Errorf("doip: write %v to %s: %w", m.Type(), l.nc.RemoteAddr(), err)
-	}
-	if l.hook != nil {
-		l.report(FrameSent, l.wbuf)
 	}
 	return nil
 }

@@ -79,10 +79,10 @@ func (c *serverConn) writeBuffered(deadline time.Time) error {
 		return nil
 	}
 	c.nc.SetWriteDeadline(deadline)
-	_, err := c.nc.Write(c.wbuf)
-	if err == nil && c.s.Hook != nil {
+	if c.s.Hook != nil { // before the write, so that the tester's next request never comes first
 		reportFrames(c.s.Hook, FrameSent, c.nc.LocalAddr(), c.nc.RemoteAddr(), c.wbuf)
 	}
+	_, err := c.nc.Write(c.wbuf)
 	c.wbuf = c.wbuf[:0]
 	if cap(c.wbuf) > initialReadBuffer {
 		c.wbuf = nil // do not pin one large response's buffer for the socket's lifetime
