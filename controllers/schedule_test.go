@@ -120,6 +120,8 @@ var _ = Describe("A DiagnosticSchedule", func() {
 		Expect(k8s.Create(ctx, everyTwoSeconds(ns, "forbid").Obj())).To(Succeed())
 
 		Eventually(runsOf(ctx, ns, "forbid")).Should(HaveLen(1))
+		// The run's jobs exist before the status that names the run is written.
+		Eventually(scheduleOf(ctx, ns, "forbid")).Should(HaveField("Status.LastRun", Not(BeNil())))
 		first := scheduleOf(ctx, ns, "forbid")(Default).Status.LastRun.ID
 		Eventually(func() float64 { return skipped(ns, "forbid", diagv1.ReasonForbid) }).Should(BeNumerically(">=", 2))
 		Expect(runsOf(ctx, ns, "forbid")(Default)).To(HaveLen(1), "no run while the first one holds the ECU")
