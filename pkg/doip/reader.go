@@ -114,6 +114,11 @@ func (r *Reader) fill(n int) error {
 	if r.end-r.start >= n {
 		return nil
 	}
+	if r.start == r.end {
+		// Nothing unread: start over at the front, so that the next frame lands whole in one
+		// read instead of being split at the buffer's end (a flash's 4 KiB blocks were).
+		r.start, r.end = 0, 0
+	}
 	if r.buf == nil {
 		r.buf = make([]byte, max(n, min(initialReadBuffer, HeaderLen+int(r.max))))
 	}
