@@ -24,7 +24,7 @@ func (p *pass) judgeHealth(ctx context.Context, ecus []*diagv1.ECU, ready map[st
 		return
 	}
 	var list diagv1.DiagnosticJobList
-	if err := p.r.client.List(ctx, &list, client.InNamespace(p.ns), client.HasLabels{diagv1.HealthCheckLabel}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := p.r.client.List(ctx, &list, client.InNamespace(p.ns), client.MatchingFields{healthJobIndex: allHealthJobs}, client.UnsafeDisableDeepCopy); err != nil {
 		p.fail(fmt.Errorf("listing the health jobs in %s: %w", p.ns, err))
 		return
 	}

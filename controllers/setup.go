@@ -35,6 +35,9 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &diagv1.DiagnosticJob{}, jobAgentIndex, indexJobAgent); err != nil {
 		return fmt.Errorf("indexing DiagnosticJobs by agent: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &diagv1.DiagnosticJob{}, healthJobIndex, indexHealthJob); err != nil {
+		return fmt.Errorf("indexing the health jobs: %w", err)
+	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &diagv1.DiagnosticJob{}, jobOpenIndex, indexJobOpen); err != nil {
 		return fmt.Errorf("indexing the open DiagnosticJobs: %w", err)
 	}
