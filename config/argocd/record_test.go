@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -33,8 +34,9 @@ type recorder struct {
 	c client.Client
 }
 
-// TestRecordTestdata records the DiagnosticJob and ECU objects of health_test.yaml from a real
-// run: the local control plane with the controller, one agent and two simulated ECUs. It runs
+// TestRecordTestdata records the DiagnosticJob, ECU and DiagnosticSchedule objects of
+// health_test.yaml from a real run: the local control plane with the controller, one agent and
+// two simulated ECUs. It runs
 // only with -update, as it takes a minute and rewrites files.
 func TestRecordTestdata(t *testing.T) {
 	if !*update {
@@ -112,6 +114,89 @@ func TestRecordTestdata(t *testing.T) {
 	r.create(ctx, "DiagnosticJob", readVIN("behind-cordon", "sim-1").Obj())
 	r.waitJob(ctx, "behind-cordon", diagv1.JobQueued)
 	r.record(ctx, "DiagnosticJob", "behind-cordon", "queued.yaml")
+	r.delete(ctx, &diagv1.DiagnosticJob{}, "soak") // free sim-0 for what follows
+
+	// ECU whose health check fails: a second ECU object for sim-0's simulator.
+	var sim0 diagv1.ECU
+	if err := r.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "sim-0"}, &sim0); err != nil {
+		t.Fatal(err)
+	}
+	checked := builders.MakeECU("checked", ns).Address(sim0.Spec.Address).Port(sim0.Spec.Port).
+		LogicalAddress(sim0.Spec.LogicalAddress).HealthCheck(3600, 1,
+		builders.ReadDID("vin", 0xF190).ExpectValue("NOTTHEVIN00000000")).Obj()
+	r.create(ctx, "ECU", checked)
+	r.waitECU(ctx, "checked", func(e *diagv1.ECU) bool {
+		c := meta.FindStatusCondition(e.Status.Conditions, diagv1.ConditionHealthy)
+		return c != nil && c.Status == "False"
+	})
+	r.record(ctx, "ECU", "checked", "unhealthy.yaml")
+
+	// Schedules: never run, last run passed, last run failed, a run still running, suspended.
+	schedule := func(name, cron, ecu string, step *builders.StepWrapper) *builders.ScheduleWrapper {
+		return builders.MakeSchedule(name, ns, cron).Template(builders.MakeJob("t", ns).ECU(ecu).Step(step))
+	}
+	r.create(ctx, "DiagnosticSchedule", schedule("nightly", "0 2 * * *", "sim-0", builders.ReadDID("vin", 0xF190)).Obj())
+	r.waitSchedule(ctx, "nightly", func(s *diagv1.DiagnosticSchedule) bool { return len(s.Status.Conditions) > 0 })
+	r.record(ctx, "DiagnosticSchedule", "nightly", "never-run.yaml")
+
+	r.create(ctx, "DiagnosticSchedule", schedule("vin-check", "@every 2s", "sim-0", builders.ReadDID("vin", 0xF190)).Obj())
+	r.waitSchedule(ctx, "vin-check", func(s *diagv1.DiagnosticSchedule) bool {
+		return s.Status.LastRun != nil && s.Status.LastRun.Succeeded > 0 && s.Status.LastRun.Running == 0
+	})
+	r.record(ctx, "DiagnosticSchedule", "vin-check", "healthy.yaml")
+	r.suspend(ctx, "vin-check")
+	r.record(ctx, "DiagnosticSchedule", "vin-check", "suspended.yaml")
+
+	r.create(ctx, "DiagnosticSchedule", schedule("wrong-vin-check", "@every 2s", "sim-0",
+		builders.ReadDID("vin", 0xF190).ExpectValue("NOTTHEVIN00000000")).Obj())
+	r.waitSchedule(ctx, "wrong-vin-check", func(s *diagv1.DiagnosticSchedule) bool {
+		return s.Status.LastRun != nil && s.Status.LastRun.Failed > 0 && s.Status.LastRun.Running == 0
+	})
+	r.record(ctx, "DiagnosticSchedule", "wrong-vin-check", "degraded.yaml")
+	r.suspend(ctx, "wrong-vin-check") // no more failing runs for the checks that follow
+
+	r.create(ctx, "DiagnosticSchedule", schedule("behind-cordon", "@every 2s", "sim-1", builders.ReadDID("vin", 0xF190)).Obj())
+	r.waitSchedule(ctx, "behind-cordon", func(s *diagv1.DiagnosticSchedule) bool {
+		return s.Status.LastRun != nil && s.Status.LastRun.Running > 0
+	})
+	r.record(ctx, "DiagnosticSchedule", "behind-cordon", "running.yaml")
+}
+
+// suspend sets a schedule's spec.suspend.
+func (r recorder) suspend(ctx context.Context, name string) {
+	r.t.Helper()
+	r.update(ctx, &diagv1.DiagnosticSchedule{}, name, func(o client.Object) { o.(*diagv1.DiagnosticSchedule).Spec.Suspend = true })
+}
+
+// delete deletes an object and waits until it is gone.
+func (r recorder) delete(ctx context.Context, o client.Object, name string) {
+	r.t.Helper()
+	o.SetNamespace(devcluster.SimNamespace)
+	o.SetName(name)
+	if err := r.c.Delete(ctx, o); err != nil {
+		r.t.Fatalf("deleting %s: %v", name, err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, recordTimeout, true, func(ctx context.Context) (bool, error) {
+		err := r.c.Get(ctx, client.ObjectKey{Namespace: devcluster.SimNamespace, Name: name}, o)
+		return apierrors.IsNotFound(err), nil
+	})
+	if err != nil {
+		r.t.Fatalf("waiting for %s to be deleted: %v", name, err)
+	}
+}
+
+func (r recorder) waitSchedule(ctx context.Context, name string, done func(*diagv1.DiagnosticSchedule) bool) {
+	r.t.Helper()
+	var s diagv1.DiagnosticSchedule
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, recordTimeout, true, func(ctx context.Context) (bool, error) {
+		if err := r.c.Get(ctx, client.ObjectKey{Namespace: devcluster.SimNamespace, Name: name}, &s); err != nil {
+			return false, err
+		}
+		return done(&s), nil
+	})
+	if err != nil {
+		r.t.Fatalf("waiting for DiagnosticSchedule %s (status %+v): %v", name, s.Status, err)
+	}
 }
 
 // closedPort returns a loopback port nothing listens on: a probe of it gets no answer.
