@@ -55,6 +55,7 @@ const (
 	ReasonAgentRestarted = "AgentRestarted"
 	// ReasonEcuUnreachable: the agent could not connect to or activate routing on the ECU; retryable.
 	ReasonEcuUnreachable = "EcuUnreachable"
+	ReasonConnectionLost = "ConnectionLost" // the connection dropped after the ECU acknowledged a request, which is never sent twice; retryable
 	// ReasonDeadlineExceeded: activeDeadlineSeconds passed before the job finished.
 	ReasonDeadlineExceeded = "DeadlineExceeded"
 	// ReasonQueueTimeout: spec.queueTimeoutSeconds passed before the job was first Scheduled.
@@ -101,7 +102,7 @@ const (
 // spec.backoffLimit: infrastructure faults only, never a failed expectation.
 func IsRetryableReason(reason string) bool {
 	switch reason {
-	case ReasonAgentLost, ReasonAgentRestarted, ReasonEcuUnreachable:
+	case ReasonAgentLost, ReasonAgentRestarted, ReasonEcuUnreachable, ReasonConnectionLost:
 		return true
 	}
 	return false
