@@ -139,8 +139,8 @@ func (at *attempt) connect(ctx context.Context) (*session, error) {
 }
 
 // runSteps runs the steps in order, writing each result as the next step starts. It returns
-// the error that ends the attempt early: the ECU became unreachable, or the job left this
-// attempt (patch.ErrNotOurs).
+// the error that ends the attempt early: the ECU became unreachable, the connection dropped
+// after the ECU acknowledged a request, or the job left this attempt (patch.ErrNotOurs).
 func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 	skip := ""
 	for i := range at.plan {
@@ -170,6 +170,7 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 		v := judgeStep(step.Expect, o)
 		at.record(i, o, v, time.Since(start))
 		var unreachable *unreachableError
+		var lost *connectionLostError
 		switch {
 		case ctx.Err() != nil:
 			at.steps[i].Phase = v1alpha1.StepFailed
@@ -178,6 +179,9 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 		case errors.As(o.err, &unreachable):
 			at.skipFrom(i+1, "not run: the ECU became unreachable")
 			return unreachable
+		case errors.As(o.err, &lost):
+			at.skipFrom(i+1, "not run: the connection to the ECU was lost")
+			return lost
 		case !v.passed && !step.ContinueOnFailure:
 			skip = fmt.Sprintf("not run: step %q failed", step.Name)
 		}
@@ -269,6 +273,7 @@ func (at *attempt) end(ctx context.Context, runErr error) {
 // controller (suspend).
 func (at *attempt) jobOutcome(cause, runErr error) (v1alpha1.JobPhase, string, string) {
 	var unreachable *unreachableError
+	var lost *connectionLostError
 	switch {
 	case errors.Is(cause, errJobSuspended):
 		return "", v1alpha1.ReasonSuspended, fmt.Sprintf("Suspended after %s steps passed; the connection to the ECU is closed", at.progress())
@@ -277,6 +282,8 @@ func (at *attempt) jobOutcome(cause, runErr error) (v1alpha1.JobPhase, string, s
 			fmt.Sprintf("activeDeadlineSeconds (%v) passed after %s steps passed", activeDeadline(at.job), at.progress())
 	case errors.As(runErr, &unreachable):
 		return v1alpha1.JobFailed, v1alpha1.ReasonEcuUnreachable, unreachable.Error()
+	case errors.As(runErr, &lost):
+		return v1alpha1.JobFailed, v1alpha1.ReasonConnectionLost, lost.Error()
 	}
 	var failed []string
 	first := ""

@@ -91,52 +91,78 @@ func (s *session) newUDS(target uint16) *uds.Client {
 // request sends one UDS request to target and returns the final response (a negative one
 // comes back as a *uds.NegativeResponseError with the bytes). Requests to the ECU itself go
 // through the job's UDS client, which tracks the session for the keeper; requests to another
-// address pause the keeper and use a client of their own.
+// address pause the keeper and use a client of their own. A connection that drops after the
+// entity acknowledged the request is a *connectionLostError: the ECU may have acted on it.
 func (s *session) request(ctx context.Context, target uint16, req []byte) (resp []byte, reconnected bool, err error) {
 	if target == s.target {
-		reconnected, err = s.retryOnDrop(ctx, func() error {
+		reconnected, err = s.retryOnDrop(ctx, notAcknowledged, func() error {
 			resp, err = s.uds.Request(ctx, req)
 			return err
 		})
 		s.syncKeeper()
-		return resp, reconnected, err
-	}
-	err = s.exclusive(func() error {
-		reconnected, err = s.retryOnDrop(ctx, func() error {
-			resp, err = s.newUDS(target).Request(ctx, req)
+	} else {
+		err = s.exclusive(func() error {
+			reconnected, err = s.retryOnDrop(ctx, notAcknowledged, func() error {
+				resp, err = s.newUDS(target).Request(ctx, req)
+				return err
+			})
 			return err
 		})
-		return err
-	})
+	}
+	if connectionDropped(err) && !notAcknowledged(err) && ctx.Err() == nil {
+		err = &connectionLostError{addr: s.ep.tcpAddr, target: target, request: req, err: err}
+	}
 	return resp, reconnected, err
 }
 
 // control runs a DoIP exchange on the connection (alive check, routing activation) with the
-// keeper paused.
+// keeper paused. These never reach the ECU's application, so any drop may be retried.
 func (s *session) control(ctx context.Context, op func(*doip.Conn) error) (reconnected bool, err error) {
 	err = s.exclusive(func() error {
-		reconnected, err = s.retryOnDrop(ctx, func() error { return op(s.conn) })
+		reconnected, err = s.retryOnDrop(ctx, connectionDropped, func() error { return op(s.conn) })
 		return err
 	})
 	return reconnected, err
 }
 
-// retryOnDrop runs op; when the ECU dropped the connection and the ECU asks for automatic
-// reconnection, it re-dials (retrying activation while the ECU boots) and runs op once more.
-// After a reset the ECU closed the socket before the request was sent, so sending it again on
-// the new connection is what a tester does; a request lost in flight would be sent twice
-// (pkg/doip cannot report a dropped connection before the next exchange).
-func (s *session) retryOnDrop(ctx context.Context, op func() error) (reconnected bool, err error) {
+// retryOnDrop runs op; when it failed in a way resendable accepts and the ECU asks for
+// automatic reconnection, it re-dials (retrying activation while the ECU boots) and runs op
+// once more. For a UDS request resendable is notAcknowledged: only a request the entity never
+// acknowledged is sent again (after a reset the ECU closed the socket before it), so a request
+// the ECU may have acted on never reaches it twice.
+func (s *session) retryOnDrop(ctx context.Context, resendable func(error) bool, op func() error) (reconnected bool, err error) {
 	err = op()
-	if err == nil || !s.autoReconnect || !connectionDropped(err) || ctx.Err() != nil {
+	if err == nil || !s.autoReconnect || !resendable(err) || ctx.Err() != nil {
 		return false, err
 	}
-	s.log.V(1).Info("Connection dropped, reconnecting", "address", s.ep.tcpAddr, "error", err.Error())
+	s.log.V(1).Info("Connection dropped before the ECU acknowledged the request, reconnecting", "address", s.ep.tcpAddr, "error", err.Error())
 	if rerr := s.reconnect(ctx, 0); rerr != nil {
 		return false, rerr
 	}
 	return true, op()
 }
+
+// notAcknowledged tells a request the entity never acknowledged before the connection dropped.
+func notAcknowledged(err error) bool { return errors.Is(err, doip.ErrNotAcknowledged) }
+
+// connectionLostError marks a connection that dropped after the entity acknowledged a UDS
+// request: the ECU may have acted on it, so the agent does not send it again; the attempt ends
+// with reason ConnectionLost, which the controller retries from the first step.
+type connectionLostError struct {
+	addr    string
+	target  uint16
+	request []byte
+	err     error
+}
+
+// Error names what was sent, to whom, and why it is not sent again.
+func (e *connectionLostError) Error() string {
+	return fmt.Sprintf("connection to %s lost after ECU 0x%04X acknowledged %s; not sent again, since the ECU may have acted on it: %v",
+		e.addr, e.target, cutHex(e.request, maxMessageBytes), e.err)
+}
+
+// Unwrap exposes the DoIP error.
+func (e *connectionLostError) Unwrap() error { return e.err }
 
 // reconnect closes the connection, waits closeDelay, dials again and activates routing,
 // retrying until ctx ends; the UDS session state starts over.

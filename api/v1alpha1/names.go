@@ -77,6 +77,7 @@ const (
 	ReasonAgentRestarted = "AgentRestarted"
 	// ReasonEcuUnreachable: the agent could not connect to or activate routing on the ECU; retryable.
 	ReasonEcuUnreachable = "EcuUnreachable"
+	ReasonConnectionLost = "ConnectionLost" // the connection dropped after the ECU acknowledged a request, which is never sent twice; retryable
 	// ReasonDeadlineExceeded: activeDeadlineSeconds passed before the job finished.
 	ReasonDeadlineExceeded = "DeadlineExceeded"
 	// ReasonQueueTimeout: spec.queueTimeoutSeconds passed before the job was first Scheduled.
@@ -153,7 +154,7 @@ const (
 // spec.backoffLimit: infrastructure faults only, never a failed expectation.
 func IsRetryableReason(reason string) bool {
 	switch reason {
-	case ReasonAgentLost, ReasonAgentRestarted, ReasonEcuUnreachable, ReasonImageUnavailable:
+	case ReasonAgentLost, ReasonAgentRestarted, ReasonEcuUnreachable, ReasonImageUnavailable, ReasonConnectionLost:
 		return true
 	}
 	return false

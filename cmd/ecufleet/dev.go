@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -66,7 +68,37 @@ stops everything it started and removes the kubeconfig.`,
 	f.bind(cmd.Flags(), "dev.log")
 	cmd.Flags().IntVar(&f.sims, "sims", 2, fmt.Sprintf("simulated ECUs, with ECU objects sim-0... in namespace default (0..%d)", devcluster.MaxSims))
 	cmd.Flags().BoolVar(&f.noController, "no-controller", false, "do not run the controller (run `ecufleet controller` separately)")
+	cmd.AddCommand(newExecChildCmd())
 	return cmd
+}
+
+// newExecChildCmd is devcluster.ExecChildCommand: how `ecufleet dev` starts etcd and
+// kube-apiserver so that they die with it. Hidden: only the dev cluster runs it.
+func newExecChildCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:                devcluster.ExecChildCommand[len(devcluster.ExecChildCommand)-1],
+		Short:              "Run a control plane binary that dies with its parent (used by ecufleet dev)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE:               func(_ *cobra.Command, args []string) error { return devcluster.ExecChild(args) },
+	}
+}
+
+// launcher is the binary that devcluster runs etcd and kube-apiserver through, on Linux, where
+// the parent-death signal exists; elsewhere none. A `go test` binary running these commands
+// in-process has no exec-child command (it would run its tests again): none either.
+func launcher() (string, error) {
+	if runtime.GOOS != "linux" {
+		return "", nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("locating the ecufleet binary to start etcd and kube-apiserver through: %w", err)
+	}
+	if strings.HasSuffix(exe, ".test") {
+		return "", nil
+	}
+	return exe, nil
 }
 
 // start opens the log, starts the local cluster with opts (agents, kubeconfig and progress
@@ -81,6 +113,9 @@ func (f *localFlags) start(cmd *cobra.Command, opts devcluster.Options) (*devclu
 		return nil, nil, errors.Join(err, closeLog())
 	}
 	ctrl.SetLogger(logger)
+	if opts.Launcher, err = launcher(); err != nil {
+		return nil, nil, errors.Join(err, closeLog())
+	}
 	opts.Agents, opts.KubeconfigOut, opts.Progress, opts.Logger = f.agents, f.kubeconfigOut, cmd.OutOrStdout(), logger
 	c, err := devcluster.Start(cmd.Context(), opts)
 	if err != nil {

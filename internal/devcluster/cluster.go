@@ -66,6 +66,11 @@ type Options struct {
 	Progress io.Writer
 	// Logger receives the logs of the controller, agents and simulators; the zero value discards.
 	Logger logr.Logger
+	// Launcher is the ecufleet binary (Linux only). When set, etcd and kube-apiserver run
+	// through its ExecChildCommand, so they die with this process even when it is SIGKILLed,
+	// and Start first kills what an earlier Start with the same KubeconfigOut left running
+	// (recorded in KubeconfigOut + ".pids"). Empty: they are plain children, as in tests.
+	Launcher string
 }
 
 // validate refuses options Start cannot honour, before anything is started.
@@ -88,6 +93,9 @@ type Cluster struct {
 	kubeconfig string
 	progress   io.Writer
 	log        logr.Logger
+
+	launcher string // Options.Launcher
+	pidFile  string // set once this Start owns KubeconfigOut + ".pids"
 
 	ctx    context.Context // the components' context, cancelled by Stop
 	cancel context.CancelFunc
@@ -113,6 +121,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		progress:   opts.Progress,
 		log:        opts.Logger,
 		failed:     make(chan error, 1),
+		launcher:   opts.Launcher,
 	}
 	if c.kubeconfig == "" {
 		c.kubeconfig = DefaultKubeconfig
@@ -164,6 +173,11 @@ func (c *Cluster) startControlPlane(ctx context.Context) error {
 	}
 	env.ControlPlaneStartTimeout, env.ControlPlaneStopTimeout = controlPlaneStartTimeout, controlPlaneStopTimeout
 	c.env = env
+	if c.launcher != "" {
+		if err := c.launchThroughParentDeath(env); err != nil {
+			return err
+		}
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return fmt.Errorf("starting etcd and kube-apiserver from %s: %w (see their output with KUBEBUILDER_ATTACH_CONTROL_PLANE_OUTPUT=true)",
@@ -182,6 +196,31 @@ func (c *Cluster) startControlPlane(ctx context.Context) error {
 		return fmt.Errorf("creating namespace %s: %w", ns.Name, err)
 	}
 	fmt.Fprintf(c.progress, "API server ready at %s (%s)\n", cfg.Host, time.Since(began).Round(100*time.Millisecond))
+	return nil
+}
+
+// launchThroughParentDeath claims the pid file next to the kubeconfig (killing what an earlier
+// dev cluster left) and has env start etcd and kube-apiserver through the launcher.
+func (c *Cluster) launchThroughParentDeath(env *envtest.Environment) error {
+	pidFile, err := filepath.Abs(c.kubeconfig + ".pids")
+	if err != nil {
+		return fmt.Errorf("locating the pid file next to the kubeconfig: %w", err)
+	}
+	if err := claimPidFile(pidFile); err != nil {
+		return err
+	}
+	c.pidFile = pidFile
+	assets, err := filepath.Abs(env.BinaryAssetsDirectory)
+	if err != nil {
+		return fmt.Errorf("locating the envtest binaries: %w", err)
+	}
+	paths, err := writeLaunchers(pidFile+".bin", c.launcher, pidFile,
+		filepath.Join(assets, "etcd"), filepath.Join(assets, "kube-apiserver"))
+	if err != nil {
+		return err
+	}
+	env.ControlPlane.Etcd = &envtest.Etcd{Path: paths[0]}
+	env.ControlPlane.APIServer = &envtest.APIServer{Path: paths[1]}
 	return nil
 }
 
@@ -272,6 +311,11 @@ func (c *Cluster) stop() error {
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping etcd and kube-apiserver: %w", err))
+		}
+	}
+	if c.pidFile != "" {
+		if err := errors.Join(os.Remove(c.pidFile), os.RemoveAll(c.pidFile+".bin")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("removing the pid file: %w", err))
 		}
 	}
 	if c.cfg != nil { // the kubeconfig is written only once the API server ran

@@ -483,6 +483,13 @@ func TestContextCancelUnblocksReceive(t *testing.T) {
 // against entity behaviour the Server never shows.
 func fakeEntity(t *testing.T, script func(r *rawConn)) string {
 	t.Helper()
+	return fakeEntities(t, script)
+}
+
+// fakeEntities is fakeEntity for a tester that reconnects: the i-th socket accepted, after its
+// routing activation, goes to scripts[i].
+func fakeEntities(t *testing.T, scripts ...func(r *rawConn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -491,16 +498,18 @@ func fakeEntity(t *testing.T, script func(r *rawConn)) string {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		nc, err := ln.Accept()
-		if err != nil {
-			return
+		for _, script := range scripts {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			nc.SetDeadline(time.Now().Add(20 * time.Second))
+			r := &rawConn{t: t, nc: nc, rd: NewReader(nc, DefaultMaxPayload)}
+			req := r.next().(*RoutingActivationRequest)
+			r.send(&RoutingActivationResponse{TesterAddress: req.SourceAddress, EntityAddress: 0x00E0, Code: ActivationSuccess})
+			script(r)
+			nc.Close()
 		}
-		defer nc.Close()
-		nc.SetDeadline(time.Now().Add(20 * time.Second))
-		r := &rawConn{t: t, nc: nc, rd: NewReader(nc, DefaultMaxPayload)}
-		req := r.next().(*RoutingActivationRequest)
-		r.send(&RoutingActivationResponse{TesterAddress: req.SourceAddress, EntityAddress: 0x00E0, Code: ActivationSuccess})
-		script(r)
 	}()
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	return ln.Addr().String()

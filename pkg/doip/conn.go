@@ -73,7 +73,10 @@ func (c *Conn) AliveCheck(ctx context.Context) (*AliveCheckResponse, error) {
 }
 
 // Send sends one diagnostic message to target and waits up to AckTimeout for the entity's
-// ACK from target to this tester. A negative ACK is a *DiagnosticNACKError.
+// ACK from target to this tester. A negative ACK is a *DiagnosticNACKError. A connection that
+// drops before the ACK arrived is an error wrapping ErrNotAcknowledged (with AutoReconnect,
+// after the one send on a new connection failed too); a drop after it shows only in the next
+// Receive, without that sentinel.
 func (c *Conn) Send(ctx context.Context, target uint16, data []byte) error {
 	return c.withReconnect(ctx, func(l *link) error { return c.send(ctx, l, target, data) })
 }
@@ -88,7 +91,7 @@ func (c *Conn) send(ctx context.Context, l *link, target uint16, data []byte) er
 	err := l.write(&c.sendMsg, deadline)
 	c.sendMsg.Data = nil // do not keep the caller's buffer
 	if err != nil {
-		return err
+		return notAcknowledged(target, err) // a failed write always ends the link
 	}
 	for {
 		ev, err := l.awaitAnswer(ctx, deadline)
@@ -98,6 +101,8 @@ func (c *Conn) send(ctx context.Context, l *link, target uint16, data []byte) er
 				target, c.cfg.AckTimeout)
 		case err != nil && err == ctx.Err():
 			return fmt.Errorf("doip: waiting for the ACK of 0x%04X: %w", target, err)
+		case err != nil && l.broken():
+			return notAcknowledged(target, err)
 		case err != nil:
 			return err
 		case ev.typ == TypeGenericNACK:
@@ -110,6 +115,12 @@ func (c *Conn) send(ctx context.Context, l *link, target uint16, data []byte) er
 			return &DiagnosticNACKError{Code: DiagnosticNACKCode(ev.code), Source: ev.source, Target: ev.target}
 		}
 	}
+}
+
+// notAcknowledged wraps err, the loss of the link while a diagnostic message to target waited
+// for its ACK, with ErrNotAcknowledged.
+func notAcknowledged(target uint16, err error) error {
+	return fmt.Errorf("%w (target 0x%04X): %w", ErrNotAcknowledged, target, err)
 }
 
 // Receive returns the next diagnostic message addressed to this tester, waiting until ctx ends.

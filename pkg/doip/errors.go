@@ -69,5 +69,11 @@ func (e *GenericNACKError) Error() string {
 // ErrClosed is returned by a Conn or Server used after Close or Shutdown.
 var ErrClosed = errors.New("doip: use of a closed connection or server")
 
+// ErrNotAcknowledged marks a diagnostic send whose connection dropped before the entity's
+// diagnostic ACK (0x8002) arrived: the entity did not confirm it, so a tester may send it again
+// on a new connection. A drop after the ACK is reported without it, because the ECU may already
+// have acted on the request.
+var ErrNotAcknowledged = errors.New("doip: connection dropped before the entity acknowledged the diagnostic message")
+
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown, like http.ErrServerClosed.
 var ErrServerClosed = errors.New("doip: server closed")

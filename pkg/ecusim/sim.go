@@ -35,6 +35,7 @@ type Sim struct {
 	denyCount atomic.Int64
 
 	requests, ignored, activations, denied, resets, datagrams atomic.Uint64
+	faults                                                    faults // DropConnection (faults.go)
 
 	mu      sync.Mutex
 	started bool
@@ -119,7 +120,7 @@ func (s *Sim) Start(ctx context.Context) error {
 		return fmt.Errorf("ecusim: listen on UDP %s: %w; is another ECU simulator or DoIP entity using the port?", udpAddr, err)
 	}
 	s.started, s.addr = true, ln.Addr()
-	tcp := &pausableListener{Listener: ln, paused: &s.paused}
+	tcp := &faultListener{Listener: &pausableListener{Listener: ln, paused: &s.paused}, f: &s.faults}
 	udp := &countingPacketConn{PacketConn: pc, paused: &s.paused, count: &s.datagrams}
 	go func() {
 		err := s.srv.Serve(tcp, udp)
