@@ -77,7 +77,9 @@ const (
 	ReasonAgentRestarted = "AgentRestarted"
 	// ReasonEcuUnreachable: the agent could not connect to or activate routing on the ECU; retryable.
 	ReasonEcuUnreachable = "EcuUnreachable"
-	ReasonConnectionLost = "ConnectionLost" // the connection dropped after the ECU acknowledged a request, which is never sent twice; retryable
+	// ReasonConnectionLost: the connection dropped after the ECU acknowledged a request, which
+	// is never sent twice; retryable, from the first step.
+	ReasonConnectionLost = "ConnectionLost"
 	// ReasonDeadlineExceeded: activeDeadlineSeconds passed before the job finished.
 	ReasonDeadlineExceeded = "DeadlineExceeded"
 	// ReasonQueueTimeout: spec.queueTimeoutSeconds passed before the job was first Scheduled.
