@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
+	"strconv"
 	"sync"
 	"time"
 
@@ -125,24 +125,38 @@ func (f *fleet) liveMatching(selector *metav1.LabelSelector) ([]*agentView, erro
 }
 
 // selectorKey writes a label selector out in one canonical form, without the validation that
-// parsing does (the parse on a cache miss still refuses an invalid selector).
+// parsing does (the parse on a cache miss still refuses an invalid selector). Every string is
+// length-prefixed, so no two selectors share a key; no fmt, since a pass asks it of every ECU.
 func selectorKey(s *metav1.LabelSelector) string {
 	if s == nil {
 		return ""
 	}
-	var b strings.Builder
-	b.WriteString("labels:")
+	b := append(make([]byte, 0, 64), 'L')
 	for _, k := range slices.Sorted(maps.Keys(s.MatchLabels)) {
-		fmt.Fprintf(&b, "%q=%q,", k, s.MatchLabels[k])
+		b = appendField(appendField(b, k), s.MatchLabels[k])
 	}
-	b.WriteString("expressions:")
-	exprs := make([]string, 0, len(s.MatchExpressions))
-	for _, e := range s.MatchExpressions {
-		exprs = append(exprs, fmt.Sprintf("%q %s %q", e.Key, e.Operator, slices.Sorted(slices.Values(e.Values))))
+	if len(s.MatchExpressions) > 0 {
+		exprs := make([]string, 0, len(s.MatchExpressions))
+		for _, e := range s.MatchExpressions {
+			eb := appendField(appendField(nil, e.Key), string(e.Operator))
+			for _, v := range slices.Sorted(slices.Values(e.Values)) {
+				eb = appendField(eb, v)
+			}
+			exprs = append(exprs, string(eb))
+		}
+		slices.Sort(exprs)
+		b = append(b, 'E')
+		for _, e := range exprs {
+			b = appendField(b, e)
+		}
 	}
-	slices.Sort(exprs)
-	b.WriteString(strings.Join(exprs, ","))
-	return b.String()
+	return string(b)
+}
+
+// appendField appends v with its length in front, so that fields never run into each other.
+func appendField(b []byte, v string) []byte {
+	b = strconv.AppendInt(b, int64(len(v)), 10)
+	return append(append(b, ':'), v...)
 }
 
 // leastBusy picks the agent with the fewest running jobs that still has room (ties: by name),
