@@ -32,8 +32,9 @@ var (
 
 // Timing of the status writes that end an attempt.
 const (
-	// finalWriteTimeout bounds the writes after the attempt's own context ended.
-	finalWriteTimeout = 10 * time.Second
+	// finalWriteTimeout bounds the writes after the attempt's own context ended, retries
+	// included: long enough to outlast an API server restart, so that a result is not lost.
+	finalWriteTimeout = 2 * time.Minute
 	// defaultActiveDeadline applies when the API server did not default activeDeadlineSeconds.
 	defaultActiveDeadline = 600 * time.Second
 )
@@ -245,18 +246,22 @@ func (at *attempt) end(ctx context.Context, runErr error) {
 		at.log.Error(terr, "Cannot store the job's trace; the result is written without it")
 		msg += "; trace not stored: " + terr.Error()
 	}
-	err := at.write(wctx, func(job *v1alpha1.DiagnosticJob) error {
-		st := &job.Status
-		if phase != "" {
-			st.Phase = phase
-			now := metav1.Now()
-			st.CompletionTime = &now
-		}
-		st.Reason, st.Message = reason, msg
-		if trace != nil {
-			st.Trace = trace
-		}
-		return nil
+	now := metav1.Now()
+	err := retryTransient(wctx, func() error {
+		return at.write(wctx, func(job *v1alpha1.DiagnosticJob) error {
+			st := &job.Status
+			if phase != "" {
+				st.Phase = phase
+				st.CompletionTime = &now
+			}
+			st.Reason, st.Message = reason, msg
+			if trace != nil {
+				st.Trace = trace
+			}
+			return nil
+		})
+	}, func(err error, wait time.Duration) {
+		at.log.Info("Cannot write the job result yet; retrying", "reason", reason, "error", err.Error(), "retryIn", wait.Round(time.Millisecond))
 	})
 	switch {
 	case errors.Is(err, patch.ErrNotOurs):
