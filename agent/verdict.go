@@ -25,7 +25,10 @@ const (
 type stepAnswer struct {
 	kind     answerKind
 	request  []byte
-	response []byte
+	// requestText replaces the hex of request in the step's status: a download summarises
+	// its thousands of requests.
+	requestText string
+	response    []byte
 	negative bool  // the ECU refused: UDS 7F, or a routing activation denial
 	nrc      *byte // the NRC of a UDS negative response
 	value    string
