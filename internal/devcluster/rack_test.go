@@ -93,6 +93,7 @@ var _ = Describe("LoadRack", func() {
 		Expect(rack.Jobs).To(HaveLen(11))
 		Expect(rack.ecuObjs).To(HaveLen(5))
 		Expect(rack.jobObjs).To(HaveLen(11))
+		Expect(rack.ConfigMaps).To(HaveLen(1), "brakes-app, the image of the flash jobs")
 
 		phases := map[diagv1.JobPhase]int{}
 		for _, j := range rack.Jobs {
