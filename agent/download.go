@@ -123,7 +123,10 @@ func (at *attempt) download(ctx context.Context, sess *session, i int, a *v1alph
 	}
 	o.requestText = requestSummary(a, opt, segs[0], len(segs), tr.Blocks)
 	o.response = []byte{byte(uds.SIDRequestTransferExit) + uds.PositiveResponseOffset}
-	o.value = fmt.Sprintf("%d bytes in %d blocks, %d segments", tr.Bytes, tr.Blocks, len(segs))
+	o.value = fmt.Sprintf("%d bytes in %d blocks", tr.Bytes, tr.Blocks)
+	if len(segs) > 1 {
+		o.value += fmt.Sprintf(", %d segments", len(segs))
+	}
 	return o
 }
 

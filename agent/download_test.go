@@ -148,6 +148,7 @@ var _ = Describe("Download steps", func() {
 		Expect(flash.Request).To(HavePrefix("34 00 "))
 		Expect(flash.Request).To(HaveSuffix(fmt.Sprintf(" ... (%d blocks)", blocks)))
 		Expect(flash.Response).To(Equal("77"))
+		Expect(flash.Value).To(Equal(fmt.Sprintf("%d bytes in %d blocks", len(data), blocks)))
 		Expect(flash.Message).To(ContainSubstring("sha256:" + sha256Hex(ihexFile(flashAddress, data))))
 		Expect(readMemory(port, flashAddress, uint32(min(len(data), 0x10000)))).To(Equal(data[:min(len(data), 0x10000)]))
 	}
@@ -212,6 +213,44 @@ var _ = Describe("Download steps", func() {
 		expectFlashed(done, port, data, 3) // 4088 + 4088 + 1824 bytes
 		Expect(stepOf(done, "flash").Request).To(Equal("34 00 23 01 00 00 27 10 ... (3 blocks)"), "the smallest identifier that fits")
 		Expect(sim.RequestCount(0x36)).To(Equal(3))
+	})
+
+	It("writes an S-record image of two segments with one 34 each", func() {
+		flashAgent()
+		sim, port := startSim(ecusim.Config{})
+		createReadyECU(ecuFor("ecu", port))
+		first, second := pattern(5000), pattern(300)[100:]
+		im := &flashimage.Image{Segments: []flashimage.Segment{{Address: flashAddress, Data: first}, {Address: 0x00020000, Data: second}}}
+		var srec strings.Builder
+		for _, s := range im.Segments {
+			for off := 0; off < len(s.Data); off += 32 {
+				rec := append(be32(s.Address+uint32(off)), s.Data[off:min(off+32, len(s.Data))]...)
+				rec = append([]byte{byte(len(rec) + 1)}, rec...)
+				sum := byte(0)
+				for _, b := range rec {
+					sum += b
+				}
+				fmt.Fprintf(&srec, "S3%X%02X\n", rec, ^sum)
+			}
+		}
+		configMap("app-srec", "app.s37", []byte(srec.String()))
+
+		job := builders.MakeJob("flash-segments", ns).ECU("ecu").Steps(
+			builders.SessionControl("programming", "programming"),
+			builders.SecurityAccess("unlock", 1, simKey),
+			builders.Download("flash").FromConfigMap("app-srec", "app.s37").Format(v1alpha1.ImageFormatSRec).AsStep(),
+			builders.RoutineControl("check", v1alpha1.RoutineStart, ecusim.DefaultCheckRoutine, hexOf(be32(im.CRC32()))).
+				ExpectResponse("71 01 02 02 00"),
+		).Obj()
+		Expect(k8s.Create(suiteCtx, job)).To(Succeed())
+		done := waitPhase(job, v1alpha1.JobSucceeded)
+		flash := stepOf(done, "flash")
+		Expect(flash.Request).To(Equal("34 00 23 01 00 00 13 88 ... (2 segments, 3 blocks)"))
+		Expect(flash.Value).To(Equal("5200 bytes in 3 blocks, 2 segments"))
+		Expect(flash.Transfer.TotalBytes).To(BeEquivalentTo(5200))
+		Expect(sim.RequestCount(0x34)).To(Equal(2))
+		Expect(sim.RequestCount(0x37)).To(Equal(2))
+		Expect(readMemory(port, 0x00020000, 200)).To(Equal(second))
 	})
 
 	It("caps blocks with maxBlockLength: a bin image of 313 blocks, written at most every 2 s", func() {
@@ -333,7 +372,7 @@ var _ = Describe("Download steps", func() {
 		Expect(flash.Phase).To(Equal(v1alpha1.StepFailed))
 		Expect(flash.NRC).To(Equal("0x33 securityAccessDenied"))
 		Expect(flash.Response).To(Equal("7F 34 33"))
-		Expect(flash.Message).To(And(ContainSubstring("0x33 securityAccessDenied"), ContainSubstring("0x34")))
+		Expect(flash.Message).To(And(ContainSubstring("0x33 securityAccessDenied"), ContainSubstring("download to 0x10000")))
 		Expect(stepOf(done, "never-runs").Phase).To(Equal(v1alpha1.StepSkipped))
 		Expect(sim.RequestCount(0x34)).To(Equal(1))
 		Expect(sim.RequestCount(0x36)).To(BeZero())
