@@ -13,20 +13,13 @@ import (
 	"github.com/ecufleet/ecufleet/pkg/uds"
 )
 
-// Timing of a download step.
-const (
-	// transferWriteInterval is the least time between two progress writes of a running
-	// download: a person watching sees it move, the API server sees no write per block.
-	transferWriteInterval = 2 * time.Second
-	// defaultDownloadTimeout bounds a download step that sets no timeout: long enough for
-	// a 64 MiB image on a slow ECU; the job's activeDeadlineSeconds still applies.
-	defaultDownloadTimeout = 10 * time.Minute
-	// entityStatusTimeout bounds the entity status request that reads the maximum data size.
-	entityStatusTimeout = 2 * time.Second
-	// doipAddressBytes are the source and target addresses a diagnostic message carries in
-	// front of the UDS request, within the entity's maximum data size.
-	doipAddressBytes = 4
-)
+// transferWriteInterval is the least time between two progress writes of a running download:
+// a person watching sees it move, the API server sees no write per block.
+const transferWriteInterval = 2 * time.Second
+
+// defaultDownloadTimeout bounds a download step that sets no timeout: long enough for a 64 MiB
+// image on a slow ECU; the job's activeDeadlineSeconds still applies.
+const defaultDownloadTimeout = 10 * time.Minute
 
 // imageError ends an attempt whose download step could not use its image: the reason is
 // ImageInvalid (the bytes are wrong: final) or ImageUnavailable (retryable).
@@ -187,6 +180,13 @@ func imageSource(a *v1alpha1.DownloadAction, namespace string) image.Source {
 	}
 	return src
 }
+
+// entityStatusTimeout bounds the entity status request that reads the maximum data size.
+const entityStatusTimeout = 2 * time.Second
+
+// doipAddressBytes are the source and target addresses a diagnostic message carries in front of
+// the UDS request, within the entity's maximum data size.
+const doipAddressBytes = 4
 
 // maxRequestLength is the largest UDS request the DoIP entity accepts, from its entity status
 // (maximum data size less the two addresses); 0, no limit, when it does not say or does not answer.

@@ -111,23 +111,17 @@ func allErased(b []byte) bool {
 }
 
 var _ = Describe("Download steps", func() {
-	var (
-		ns     string
-		labels map[string]string
-	)
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
 
-	BeforeEach(func() {
-		ns = newNamespace()
-		labels = map[string]string{"rack": ns}
-	})
-
-	// flashAgent runs an agent with an image cache of the spec's own.
-	flashAgent := func() {
-		dir := GinkgoT().TempDir()
-		startAgent(ns+"-a", labels, func(o *agent.Options) { o.ImageCacheDir = dir })
-	}
-	ecuFor := func(name string, port int32) *v1alpha1.ECU {
-		return builders.MakeECU(name, ns).Port(port).AgentSelector(labels).ProbeTiming(1, 1, 2).Obj()
+	// flashRig runs an agent with an image cache of the spec's own and a simulator with cfg
+	// behind a Ready ECU "ecu" that only this agent serves.
+	flashRig := func(cfg ecusim.Config) (*ecusim.Sim, int32) {
+		selector, dir := map[string]string{"rack": ns}, GinkgoT().TempDir()
+		startAgent(ns+"-a", selector, func(o *agent.Options) { o.ImageCacheDir = dir })
+		sim, port := startSim(cfg)
+		createReadyECU(builders.MakeECU("ecu", ns).Port(port).AgentSelector(selector).ProbeTiming(1, 1, 2).Obj())
+		return sim, port
 	}
 	configMap := func(name, key string, data []byte) {
 		Expect(k8s.Create(suiteCtx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -154,9 +148,7 @@ var _ = Describe("Download steps", func() {
 	}
 
 	It("flashes a 1 MiB Intel HEX image from an HTTP server, the block counter wrapping after 0xFF", func() {
-		flashAgent()
-		sim, port := startSim(ecusim.Config{})
-		createReadyECU(ecuFor("ecu", port))
+		sim, port := flashRig(ecusim.Config{})
 		data := pattern(1 << 20)
 		file := ihexFile(flashAddress, data)
 		srv := fileServer(file)
@@ -173,9 +165,7 @@ var _ = Describe("Download steps", func() {
 	})
 
 	It("flashes from an OCI artifact with a pull secret, and from the cache the second time", func() {
-		flashAgent()
-		_, port := startSim(ecusim.Config{})
-		createReadyECU(ecuFor("ecu", port))
+		_, port := flashRig(ecusim.Config{})
 		reg := ocitest.NewRegistry("lab", "s3cret")
 		DeferCleanup(reg.Close)
 		data := pattern(6000)
@@ -199,9 +189,7 @@ var _ = Describe("Download steps", func() {
 	})
 
 	It("flashes an Intel HEX image from a ConfigMap", func() {
-		flashAgent()
-		sim, port := startSim(ecusim.Config{})
-		createReadyECU(ecuFor("ecu", port))
+		sim, port := flashRig(ecusim.Config{})
 		data := pattern(10000)
 		file := ihexFile(flashAddress, data)
 		configMap("app-image", "app.hex", file)
@@ -216,9 +204,7 @@ var _ = Describe("Download steps", func() {
 	})
 
 	It("writes an S-record image of two segments with one 34 each", func() {
-		flashAgent()
-		sim, port := startSim(ecusim.Config{})
-		createReadyECU(ecuFor("ecu", port))
+		sim, port := flashRig(ecusim.Config{})
 		first, second := pattern(5000), pattern(300)[100:]
 		im := &flashimage.Image{Segments: []flashimage.Segment{{Address: flashAddress, Data: first}, {Address: 0x00020000, Data: second}}}
 		var srec strings.Builder
@@ -254,9 +240,7 @@ var _ = Describe("Download steps", func() {
 	})
 
 	It("caps blocks with maxBlockLength: a bin image of 313 blocks, written at most every 2 s", func() {
-		flashAgent()
-		sim, port := startSim(ecusim.Config{UDS: ecusim.UDS{Flash: ecusim.Flash{BlockDelay: "15ms"}}})
-		createReadyECU(ecuFor("ecu", port))
+		sim, port := flashRig(ecusim.Config{UDS: ecusim.UDS{Flash: ecusim.Flash{BlockDelay: "15ms"}}})
 		data := pattern(5000)
 		configMap("app-bin", "app.bin", data)
 
@@ -298,9 +282,7 @@ var _ = Describe("Download steps", func() {
 	})
 
 	It("refuses an image whose digest does not match: nothing is sent, the memory is unchanged", func() {
-		flashAgent()
-		sim, port := startSim(ecusim.Config{})
-		createReadyECU(ecuFor("ecu", port))
+		sim, port := flashRig(ecusim.Config{})
 		data := pattern(4000)
 		file := ihexFile(flashAddress, data)
 		srv := fileServer(file)
@@ -323,9 +305,7 @@ var _ = Describe("Download steps", func() {
 	})
 
 	It("refuses an image that does not parse, and retries an image that is not there yet", func() {
-		flashAgent()
-		sim, port := startSim(ecusim.Config{})
-		createReadyECU(ecuFor("ecu", port))
+		sim, port := flashRig(ecusim.Config{})
 		configMap("broken", "app.hex", []byte(":0100000000FE\n:00000001FF\n"))
 		bad := builders.MakeJob("flash-broken", ns).ECU("ecu").Steps(
 			builders.SessionControl("programming", "programming"),
@@ -336,6 +316,7 @@ var _ = Describe("Download steps", func() {
 		Expect(done.Status.Reason).To(Equal(v1alpha1.ReasonImageInvalid))
 		Expect(stepOf(done, "flash").Message).To(ContainSubstring("line 1"))
 		Expect(sim.RequestCount(0x34)).To(BeZero())
+		Expect(allErased(readMemory(port, 0, 16))).To(BeTrue(), "the memory was written")
 
 		data := pattern(100)
 		// The controller queues an ImageUnavailable attempt again at once: the limit leaves
@@ -351,9 +332,7 @@ var _ = Describe("Download steps", func() {
 	})
 
 	It("fails the step naming the NRC when the ECU refuses the download, and sends 28 and 85", func() {
-		flashAgent()
-		sim, port := startSim(ecusim.Config{})
-		createReadyECU(ecuFor("ecu", port))
+		sim, port := flashRig(ecusim.Config{})
 		data := pattern(100)
 		configMap("app", "app.hex", ihexFile(flashAddress, data))
 		job := builders.MakeJob("flash-locked", ns).ECU("ecu").Steps(

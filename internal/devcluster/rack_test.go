@@ -44,31 +44,18 @@ spec:
 `
 )
 
-// A download job and the ConfigMap holding its image (":00000001FF\n", base64).
-const (
-	flashJob = `apiVersion: diag.ecufleet.io/v1alpha1
-kind: DiagnosticJob
-metadata:
-  name: j1
-  annotations:
-    diag.ecufleet.io/demo-expect: Succeeded
-spec:
-  ecuRef:
-    name: e1
-  steps:
-  - name: flash
-    download:
-      image:
-        configMap: {name: app, key: app.hex}
-`
-	tinyImage = `apiVersion: v1
+// flashJob is tinyJob with a download step instead, flashing the image of tinyImage.
+var flashJob = strings.Replace(tinyJob, "  - name: a\n    uds:\n      testerPresent: {}\n",
+	"  - name: flash\n    download:\n      image:\n        configMap: {name: app, key: app.hex}\n", 1)
+
+// tinyImage is a ConfigMap holding an empty Intel HEX image (":00000001FF\n", base64).
+const tinyImage = `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: app
 binaryData:
   app.hex: OjAwMDAwMDAxRkYK
 `
-)
 
 func tinyRack(sim, ecus, jobs string) fstest.MapFS {
 	return fstest.MapFS{

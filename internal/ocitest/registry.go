@@ -168,21 +168,29 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 
 func (r *Registry) getBlob(w http.ResponseWriter, req *http.Request, rest string) {
 	_, d, _ := strings.Cut(rest, "/blobs/")
-	r.mu.Lock()
-	b, ok := r.blobs[d]
-	r.mu.Unlock()
-	if !ok {
-		http.Error(w, `{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}`, http.StatusNotFound)
+	if b, ok := lookup(r, r.blobs, d); ok {
+		serveContent(w, req, &r.BlobGets, "application/octet-stream", d, b)
 		return
 	}
+	http.Error(w, `{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}`, http.StatusNotFound)
+}
+
+// lookup reads m[key] under the registry's lock.
+func lookup[V any](r *Registry, m map[string]V, key string) (V, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := m[key]
+	return v, ok
+}
+
+// serveContent answers a HEAD or GET of stored content, counting the GETs in gets.
+func serveContent(w http.ResponseWriter, req *http.Request, gets *atomic.Int64, mediaType, digest string, body []byte) {
+	w.Header().Set("Content-Type", mediaType)
+	w.Header().Set("Docker-Content-Digest", digest)
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 	if req.Method == http.MethodGet {
-		r.BlobGets.Add(1)
-	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Docker-Content-Digest", d)
-	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
-	if req.Method == http.MethodGet {
-		w.Write(b)
+		gets.Add(1)
+		w.Write(body)
 	}
 }
 
@@ -208,22 +216,11 @@ func (r *Registry) manifest(w http.ResponseWriter, req *http.Request, rest strin
 		w.WriteHeader(http.StatusCreated)
 		return
 	}
-	r.mu.Lock()
-	m, ok := r.manifests[key]
-	r.mu.Unlock()
-	if !ok {
-		http.Error(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`, http.StatusNotFound)
+	if m, ok := lookup(r, r.manifests, key); ok {
+		serveContent(w, req, &r.ManifestGets, m.mediaType, Digest(m.body), m.body)
 		return
 	}
-	if req.Method == http.MethodGet {
-		r.ManifestGets.Add(1)
-	}
-	w.Header().Set("Content-Type", m.mediaType)
-	w.Header().Set("Docker-Content-Digest", Digest(m.body))
-	w.Header().Set("Content-Length", fmt.Sprint(len(m.body)))
-	if req.Method == http.MethodGet {
-		w.Write(m.body)
-	}
+	http.Error(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`, http.StatusNotFound)
 }
 
 // putBlob stores a monolithic upload after checking its digest, as a registry must.
