@@ -67,11 +67,13 @@ func (at *attempt) download(ctx context.Context, sess *session, i int, a *v1alph
 		return stepAnswer{kind: answerUDS, err: &imageError{reason: v1alpha1.ReasonImageInvalid,
 			err: fmt.Errorf("%w: %s (%s) holds no data to flash", image.ErrImageInvalid, res.Name, res.Digest)}}
 	}
-	tr := &v1alpha1.TransferStatus{}
+	// tr is the download's own count; the step gets a copy of it with each update, so that no
+	// job object written earlier shares it.
+	tr := v1alpha1.TransferStatus{}
 	for _, s := range segs {
 		tr.TotalBytes += int64(len(s.Data))
 	}
-	at.steps[i].Transfer = tr
+	at.steps[i].Transfer = &v1alpha1.TransferStatus{TotalBytes: tr.TotalBytes}
 	at.log.Info("Flashing image", "step", at.plan[i].Name, "image", res.Name, "digest", res.Digest, "format", res.Format,
 		"cached", res.Cached, "segments", len(segs), "bytes", tr.TotalBytes)
 
@@ -89,6 +91,8 @@ func (at *attempt) download(ctx context.Context, sess *session, i int, a *v1alph
 		if s := time.Since(start).Seconds(); s > 0 {
 			tr.BytesPerSecond = int64(float64(tr.Bytes) / s)
 		}
+		t := tr
+		at.steps[i].Transfer = &t
 	}
 	opt.Progress = func(p uds.DownloadProgress) {
 		update(p)

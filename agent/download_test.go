@@ -266,12 +266,15 @@ var _ = Describe("Download steps", func() {
 		// 313 blocks of 15 ms take about 5 s: a write every 2 s, never one per block.
 		history.mu.Lock()
 		defer history.mu.Unlock()
-		writes, percent := 0, ""
+		writes, percent, seen := 0, "", int64(0)
 		for _, st := range history.states {
 			for _, s := range st.Steps {
 				if s.Name == "flash" && s.Phase == v1alpha1.StepRunning && s.Transfer != nil && s.Transfer.Bytes > 0 {
 					writes++
 					percent = st.Progress
+					Expect(s.Transfer.Bytes).To(BeNumerically(">", seen), "each progress write carries the bytes so far")
+					Expect(st.Progress).To(HaveSuffix(fmt.Sprintf(" flash %d%%", s.Transfer.Bytes*100/s.Transfer.TotalBytes)))
+					seen = s.Transfer.Bytes
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -36,7 +37,7 @@ type imageReader struct {
 func (ir imageReader) BinaryData(ctx context.Context, namespace, name, key string) ([]byte, error) {
 	cm := &corev1.ConfigMap{}
 	if err := ir.r.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, cm); err != nil {
-		return nil, fmt.Errorf("read ConfigMap %s/%s (the agent needs get on configmaps in the job's namespace): %w", namespace, name, err)
+		return nil, readError("ConfigMap", namespace, name, err)
 	}
 	if b, ok := cm.BinaryData[key]; ok {
 		return b, nil
@@ -51,7 +52,7 @@ func (ir imageReader) BinaryData(ctx context.Context, namespace, name, key strin
 func (ir imageReader) DockerConfigJSON(ctx context.Context, namespace, name string) ([]byte, error) {
 	s := &corev1.Secret{}
 	if err := ir.r.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, s); err != nil {
-		return nil, fmt.Errorf("read pull secret %s/%s (the agent needs get on secrets in the job's namespace): %w", namespace, name, err)
+		return nil, readError("pull secret", namespace, name, err)
 	}
 	b, ok := s.Data[corev1.DockerConfigJsonKey]
 	if !ok {
@@ -59,4 +60,13 @@ func (ir imageReader) DockerConfigJSON(ctx context.Context, namespace, name stri
 			namespace, name, s.Type, corev1.DockerConfigJsonKey)
 	}
 	return b, nil
+}
+
+// readError names the object that could not be read and, when RBAC refused it, the role to bind.
+func readError(what, namespace, name string, err error) error {
+	if apierrors.IsForbidden(err) {
+		return fmt.Errorf("read %s %s/%s: %w (bind ClusterRole ecufleet-agent-images to the agent in namespace %s, see docs/flashing.md)",
+			what, namespace, name, err, namespace)
+	}
+	return fmt.Errorf("read %s %s/%s: %w", what, namespace, name, err)
 }
