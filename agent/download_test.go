@@ -161,6 +161,8 @@ var _ = Describe("Download steps", func() {
 		expectFlashed(done, port, data, 257)
 		Expect(stepOf(done, "flash").Request).To(Equal("34 00 44 00 01 00 00 00 10 00 00 ... (257 blocks)"))
 		Expect(sim.RequestCount(0x36)).To(Equal(257))
+		flash := stepOf(done, "flash")
+		AddReportEntry("1 MiB download step", fmt.Sprintf("%d ms, %d bytes/s", flash.DurationMillis, flash.Transfer.BytesPerSecond))
 		Expect(readMemory(port, flashAddress+1<<20-0x1000, 0x1000)).To(Equal(data[1<<20-0x1000:]))
 	})
 
