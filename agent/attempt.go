@@ -163,7 +163,7 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 		stepCtx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("step %q timed out after %v", step.Name, timeout))
 		start := time.Now()
 		at.trace.step(step)
-		o := perform(stepCtx, sess, step)
+		o := at.perform(stepCtx, sess, i)
 		if o.err != nil && stepCtx.Err() != nil && ctx.Err() == nil {
 			o.err = fmt.Errorf("%w: %w", context.Cause(stepCtx), o.err)
 		}
@@ -172,6 +172,7 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 		at.record(i, o, v, time.Since(start))
 		var unreachable *unreachableError
 		var lost *connectionLostError
+		var badImage *imageError
 		switch {
 		case ctx.Err() != nil:
 			at.steps[i].Phase = v1alpha1.StepFailed
@@ -183,6 +184,9 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 		case errors.As(o.err, &lost):
 			at.skipFrom(i+1, "not run: the connection to the ECU was lost")
 			return lost
+		case errors.As(o.err, &badImage):
+			at.skipFrom(i+1, fmt.Sprintf("not run: step %q could not use its image", step.Name))
+			return badImage
 		case !v.passed && !step.ContinueOnFailure:
 			skip = fmt.Sprintf("not run: step %q failed", step.Name)
 		}
@@ -214,6 +218,9 @@ func (at *attempt) record(i int, o stepAnswer, v stepVerdict, d time.Duration) {
 	at.bytes += min(len(o.request), limit) + min(len(o.response), limit)
 	s := &at.steps[i]
 	s.Request, s.Response = cutHex(o.request, limit), cutHex(o.response, limit)
+	if o.requestText != "" {
+		s.Request = o.requestText
+	}
 	s.NRC, s.Value, s.Message = "", o.value, v.message
 	if o.nrc != nil {
 		s.NRC = uds.FormatNRC(*o.nrc)
@@ -279,6 +286,7 @@ func (at *attempt) end(ctx context.Context, runErr error) {
 func (at *attempt) jobOutcome(cause, runErr error) (v1alpha1.JobPhase, string, string) {
 	var unreachable *unreachableError
 	var lost *connectionLostError
+	var badImage *imageError
 	switch {
 	case errors.Is(cause, errJobSuspended):
 		return "", v1alpha1.ReasonSuspended, fmt.Sprintf("Suspended after %s steps passed; the connection to the ECU is closed", at.progress())
@@ -289,6 +297,8 @@ func (at *attempt) jobOutcome(cause, runErr error) (v1alpha1.JobPhase, string, s
 		return v1alpha1.JobFailed, v1alpha1.ReasonEcuUnreachable, unreachable.Error()
 	case errors.As(runErr, &lost):
 		return v1alpha1.JobFailed, v1alpha1.ReasonConnectionLost, lost.Error()
+	case errors.As(runErr, &badImage):
+		return v1alpha1.JobFailed, badImage.reason, "Nothing sent to the ECU: " + badImage.Error()
 	}
 	var failed []string
 	first := ""
@@ -343,15 +353,19 @@ func (at *attempt) progress() string {
 	return progressOf(at.steps)
 }
 
-// progressOf counts passed steps, for the STEPS column.
+// progressOf counts passed steps, for the STEPS column, with a running download's percentage
+// ("2/7 flash 45%").
 func progressOf(steps []v1alpha1.StepStatus) string {
-	passed := 0
+	passed, running := 0, ""
 	for _, s := range steps {
-		if s.Phase == v1alpha1.StepPassed {
+		switch {
+		case s.Phase == v1alpha1.StepPassed:
 			passed++
+		case s.Phase == v1alpha1.StepRunning && s.Transfer != nil && s.Transfer.TotalBytes > 0:
+			running = fmt.Sprintf(" %s %d%%", s.Name, s.Transfer.Bytes*100/s.Transfer.TotalBytes)
 		}
 	}
-	return fmt.Sprintf("%d/%d", passed, len(steps))
+	return fmt.Sprintf("%d/%d%s", passed, len(steps), running)
 }
 
 // deadlineStart is the time activeDeadlineSeconds counts from: the job's own rule

@@ -3,6 +3,8 @@ package agent
 import (
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -25,6 +27,9 @@ const (
 	DefaultRenewInterval = 10 * time.Second
 	// DefaultDiscoverInterval paces vehicle identification broadcasts.
 	DefaultDiscoverInterval = 30 * time.Second
+	// DefaultImageCacheSize bounds the images kept on disk: several application images of a
+	// typical ECU, far below a node's disk.
+	DefaultImageCacheSize = 512 << 20
 )
 
 // Options configure an Agent; the same struct serves `ecufleet agent`, `ecufleet dev` and the
@@ -50,6 +55,11 @@ type Options struct {
 	DiscoverInterface string
 	// DiscoverInterval paces discovery broadcasts.
 	DiscoverInterval time.Duration
+	// ImageCacheDir holds fetched download images by digest (default: ecufleet-images/<name>
+	// under os.TempDir, so several agents of one process keep apart).
+	ImageCacheDir string
+	// ImageCacheSize bounds the image cache in bytes; the least recently used images go first.
+	ImageCacheSize int64
 	// Version is reported in the DiagnosticAgent status so rollouts can be followed.
 	Version string
 	// Logger receives the agent's structured logs; the zero value uses controller-runtime's
@@ -105,6 +115,15 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.DiscoverInterval < 0 {
 		return o, fmt.Errorf("discover interval %v is negative", o.DiscoverInterval)
+	}
+	if o.ImageCacheDir == "" {
+		o.ImageCacheDir = filepath.Join(os.TempDir(), "ecufleet-images", o.Name)
+	}
+	if o.ImageCacheSize == 0 {
+		o.ImageCacheSize = DefaultImageCacheSize
+	}
+	if o.ImageCacheSize < 0 {
+		return o, fmt.Errorf("image cache size %d is negative: give a size such as 512Mi", o.ImageCacheSize)
 	}
 	if o.Version == "" {
 		o.Version = version.Version

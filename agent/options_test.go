@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +14,8 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.MaxConcurrentJobs != 4 || o.LeaseNamespace != "ecufleet-system" || o.LeaseDuration != 40*time.Second ||
-		o.RenewInterval != 10*time.Second || o.DiscoverInterval != 30*time.Second || o.Version == "" {
+		o.RenewInterval != 10*time.Second || o.DiscoverInterval != 30*time.Second || o.Version == "" ||
+		o.ImageCacheSize != 512<<20 || o.ImageCacheDir != filepath.Join(os.TempDir(), "ecufleet-images", "rack-a") {
 		t.Fatalf("defaults not applied: %+v", o)
 	}
 	if o.Logger.GetSink() == nil {
@@ -47,6 +50,7 @@ func TestOptionsRejects(t *testing.T) {
 		{Options{Name: "a", LeaseDuration: 5 * time.Second, RenewInterval: 5 * time.Second}, "longer than the renew interval"},
 		{Options{Name: "a", LeaseDuration: 500 * time.Millisecond, RenewInterval: 100 * time.Millisecond}, "at least 1s"},
 		{Options{Name: "a", DiscoverInterval: -time.Second}, "discover interval"},
+		{Options{Name: "a", ImageCacheSize: -1}, "image cache size"},
 	} {
 		if _, err := tc.o.withDefaults(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v, want an error containing %q", tc.o, err, tc.want)

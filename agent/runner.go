@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/ecufleet/ecufleet/agent/image"
 	"github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/patch"
 )
@@ -32,6 +33,7 @@ type jobRunner struct {
 	statusChanged func()                  // the count of running jobs changed: the reporter recomputes the status
 	wake          chan event.GenericEvent // jobs that waited for a free slot
 	base          context.Context         // Run's context, set before the manager starts: every attempt derives from it
+	fetcher       *image.Fetcher          // fetches the images of download steps, one cache for the agent
 
 	mu      sync.Mutex
 	running map[types.NamespacedName]*attempt // attempts running in this process
@@ -51,6 +53,7 @@ func newJobRunner(c client.Client, r client.Reader, rec events.EventRecorder, op
 		statusChanged: statusChanged,
 		wake:          make(chan event.GenericEvent, wakeBuffer),
 		base:          context.Background(),
+		fetcher:       newFetcher(opts, r, log),
 		running:       make(map[types.NamespacedName]*attempt),
 		waiting:       make(map[types.NamespacedName]struct{}),
 	}

@@ -43,7 +43,7 @@ func perform(ctx context.Context, s *session, step *v1alpha1.Step) stepAnswer {
 		return stepAnswer{err: ctxtime.Sleep(ctx, step.Delay.Duration.Duration)}
 	}
 	return stepAnswer{err: errors.New("the step has no action: set exactly one of entityStatus, aliveCheck, powerMode, " +
-		"vehicleIdentification, routingActivation, diagnostic, uds, reconnect or delay")}
+		"vehicleIdentification, routingActivation, diagnostic, uds, download, reconnect or delay")}
 }
 
 // stepTimeout is how long a step may take when it sets no timeout: long enough for every
@@ -59,6 +59,8 @@ func stepTimeout(step *v1alpha1.Step) time.Duration {
 		d += step.Delay.Duration.Duration
 	case step.Reconnect != nil && step.Reconnect.CloseDelay != nil:
 		d += step.Reconnect.CloseDelay.Duration
+	case step.Download != nil:
+		d = defaultDownloadTimeout
 	}
 	return d
 }
@@ -293,9 +295,24 @@ func udsRequest(a *v1alpha1.UDSAction) ([]byte, error) {
 			return nil, fmt.Errorf("routineControl.data: %w", err)
 		}
 		return uds.RoutineControl(t, uint16(a.RoutineControl.ID), data), nil
+	case a.CommunicationControl != nil:
+		t, err := uds.ParseCommunicationControlType(a.CommunicationControl.ControlType)
+		if err != nil {
+			return nil, fmt.Errorf("communicationControl.controlType: %w", err)
+		}
+		cc := uds.CommunicationControl{ControlType: t,
+			CommunicationType: byte(orDefault(a.CommunicationControl.CommunicationType, int32(uds.CommunicationNormal)))}
+		return cc.MarshalBinary()
+	case a.ControlDTCSetting != nil:
+		t, err := uds.ParseDTCSettingType(string(a.ControlDTCSetting.Type))
+		if err != nil {
+			return nil, fmt.Errorf("controlDTCSetting.type: %w", err)
+		}
+		return (&uds.ControlDTCSetting{Type: t}).MarshalBinary()
 	}
 	return nil, errors.New("the uds action names no service: set exactly one of readDataByIdentifier, writeDataByIdentifier, " +
-		"sessionControl, ecuReset, testerPresent, readDTCInformation, clearDiagnosticInformation, securityAccess or routineControl")
+		"sessionControl, ecuReset, testerPresent, readDTCInformation, clearDiagnosticInformation, securityAccess, routineControl, " +
+		"communicationControl or controlDTCSetting")
 }
 
 // securityAccess requests the seed and, when the step carries a key, sends it with level+1. The

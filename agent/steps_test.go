@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +34,10 @@ func TestUDSRequest(t *testing.T) {
 		{v1alpha1.UDSAction{ClearDiagnosticInformation: &v1alpha1.ClearDiagnosticInformation{Group: 0xFFFFFF}}, []byte{0x14, 0xFF, 0xFF, 0xFF}},
 		{v1alpha1.UDSAction{RoutineControl: &v1alpha1.RoutineControl{Type: v1alpha1.RoutineStart, ID: 0xFF01, Data: "AA"}}, []byte{0x31, 0x01, 0xFF, 0x01, 0xAA}},
 		{v1alpha1.UDSAction{RoutineControl: &v1alpha1.RoutineControl{Type: v1alpha1.RoutineResults, ID: 0x0203}}, []byte{0x31, 0x03, 0x02, 0x03}},
+		{v1alpha1.UDSAction{CommunicationControl: &v1alpha1.CommunicationControl{ControlType: "disableRxAndTx", CommunicationType: 3}}, []byte{0x28, 0x03, 0x03}},
+		{v1alpha1.UDSAction{CommunicationControl: &v1alpha1.CommunicationControl{ControlType: "0"}}, []byte{0x28, 0x00, 0x01}},
+		{v1alpha1.UDSAction{ControlDTCSetting: &v1alpha1.ControlDTCSetting{Type: v1alpha1.DTCSettingOff}}, []byte{0x85, 0x02}},
+		{v1alpha1.UDSAction{ControlDTCSetting: &v1alpha1.ControlDTCSetting{Type: v1alpha1.DTCSettingOn}}, []byte{0x85, 0x01}},
 	} {
 		got, err := udsRequest(&tc.action)
 		if err != nil || !bytes.Equal(got, tc.want) {
@@ -44,6 +49,10 @@ func TestUDSRequest(t *testing.T) {
 	}
 	if _, err := udsRequest(&v1alpha1.UDSAction{SessionControl: &v1alpha1.SessionControl{Session: "turbo"}}); err == nil {
 		t.Error("an unknown session was accepted")
+	}
+	if _, err := udsRequest(&v1alpha1.UDSAction{CommunicationControl: &v1alpha1.CommunicationControl{ControlType: "muteAll"}}); err == nil ||
+		!strings.Contains(err.Error(), "communicationControl.controlType") {
+		t.Errorf("an unknown communication control type: got %v, want an error naming the field", err)
 	}
 }
 
@@ -58,6 +67,7 @@ func TestStepTimeout(t *testing.T) {
 		{v1alpha1.Step{Delay: &v1alpha1.DelayAction{Duration: *d(time.Minute)}}, time.Minute + defaultStepTimeout},
 		{v1alpha1.Step{Reconnect: &v1alpha1.ReconnectAction{CloseDelay: d(3 * time.Second)}}, 3*time.Second + defaultStepTimeout},
 		{v1alpha1.Step{Delay: &v1alpha1.DelayAction{Duration: *d(time.Minute)}, Timeout: d(time.Second)}, time.Second},
+		{v1alpha1.Step{Download: &v1alpha1.DownloadAction{}}, defaultDownloadTimeout},
 	} {
 		if got := stepTimeout(&tc.step); got != tc.want {
 			t.Errorf("%+v: got %v, want %v", tc.step, got, tc.want)
@@ -137,5 +147,21 @@ func TestDiscoveredAgesOut(t *testing.T) {
 	a.opts.DiscoverInterface = ""
 	if got := a.discovered(); got != nil {
 		t.Fatalf("without discovery the list is empty: %+v", got)
+	}
+}
+
+func TestProgressOfShowsRunningDownload(t *testing.T) {
+	steps := []v1alpha1.StepStatus{
+		{Name: "session", Phase: v1alpha1.StepPassed},
+		{Name: "unlock", Phase: v1alpha1.StepPassed},
+		{Name: "flash", Phase: v1alpha1.StepRunning, Transfer: &v1alpha1.TransferStatus{Bytes: 450, TotalBytes: 1000}},
+		{Name: "check", Phase: v1alpha1.StepPending},
+	}
+	if got := progressOf(steps); got != "2/4 flash 45%" {
+		t.Errorf("running download: got %q, want %q", got, "2/4 flash 45%")
+	}
+	steps[2].Phase = v1alpha1.StepPassed
+	if got := progressOf(steps); got != "3/4" {
+		t.Errorf("finished download: got %q, want %q", got, "3/4")
 	}
 }

@@ -23,14 +23,17 @@ const (
 
 // stepAnswer is what one step saw on the wire, before its expectation is checked.
 type stepAnswer struct {
-	kind     answerKind
-	request  []byte
-	response []byte
-	negative bool  // the ECU refused: UDS 7F, or a routing activation denial
-	nrc      *byte // the NRC of a UDS negative response
-	value    string
-	note     string // context kept in the step message, e.g. an automatic reconnect
-	err      error  // no usable answer
+	kind    answerKind
+	request []byte
+	// requestText replaces the hex of request in the step's status: a download summarises
+	// its thousands of requests.
+	requestText string
+	response    []byte
+	negative    bool  // the ECU refused: UDS 7F, or a routing activation denial
+	nrc         *byte // the NRC of a UDS negative response
+	value       string
+	note        string // context kept in the step message, e.g. an automatic reconnect
+	err         error  // no usable answer
 }
 
 // stepVerdict is a step's answer judged against its expectation: the step passed or failed, and why.

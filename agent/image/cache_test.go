@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecufleet/ecufleet/internal/ocitest"
 )
 
 func TestCacheSecondFetchHits(t *testing.T) {
@@ -36,17 +38,17 @@ func TestCacheSecondFetchHits(t *testing.T) {
 func TestCacheOCILayerHits(t *testing.T) {
 	reg := newTestRegistry(t, "", "")
 	_, file := testImage()
-	push(t, reg, "ecu/app:1.0", layerFile{"app.hex", "application/vnd.ecufleet.image.ihex", file})
+	push(t, reg, "ecu/app:1.0", ocitest.File{Title: "app.hex", MediaType: "application/vnd.ecufleet.image.ihex", Data: file})
 	f := Fetcher{Cache: &Cache{Dir: t.TempDir(), MaxBytes: 1 << 20}}
-	src := Source{OCI: &OCISource{Ref: reg.host() + "/ecu/app:1.0"}}
+	src := Source{OCI: &OCISource{Ref: reg.Host() + "/ecu/app:1.0"}}
 	for i := 0; i < 2; i++ {
 		if _, err := f.Fetch(context.Background(), src); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The manifest is read each time (a tag may move); the layer only once.
-	if reg.blobGets.Load() != 1 || reg.manifestGets.Load() != 2 {
-		t.Fatalf("%d blob and %d manifest downloads, want 1 and 2", reg.blobGets.Load(), reg.manifestGets.Load())
+	if reg.BlobGets.Load() != 1 || reg.ManifestGets.Load() != 2 {
+		t.Fatalf("%d blob and %d manifest downloads, want 1 and 2", reg.BlobGets.Load(), reg.ManifestGets.Load())
 	}
 }
 
@@ -77,7 +79,7 @@ func TestCacheCorruptFileRefetched(t *testing.T) {
 
 func blob(i, n int) ([]byte, string) {
 	b := bytes.Repeat([]byte{byte(i)}, n)
-	return b, digestOf(b)
+	return b, ocitest.Digest(b)
 }
 
 func TestCacheEvictsLeastRecentlyUsed(t *testing.T) {
@@ -162,7 +164,7 @@ func TestFetchConfigMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(res.Image.Segments[0].Data, data) || res.Digest != digestOf(file) || res.Name != "app.hex" {
+	if !bytes.Equal(res.Image.Segments[0].Data, data) || res.Digest != ocitest.Digest(file) || res.Name != "app.hex" {
 		t.Fatalf("result %+v", res)
 	}
 	_, err = f.Fetch(context.Background(), Source{Namespace: "lab", ConfigMap: &ConfigMapSource{Name: "app-image", Key: "other.hex"}})

@@ -86,7 +86,7 @@ var _ = Describe("config/samples", func() {
 		}
 		Expect(ecus).To(BeNumerically(">=", 1))
 		Expect(kinds).NotTo(HaveKey("none"))
-		Expect(kinds).To(HaveLen(17), "step kinds covered: %v", kinds)
+		Expect(kinds).To(HaveLen(18), "step kinds covered: %v", kinds)
 	})
 
 	It("are accepted by the API server, with defaults applied", func(ctx SpecContext) {
@@ -148,6 +148,8 @@ func stepKind(s diagv1.Step) string {
 		return "reconnect"
 	case s.Delay != nil:
 		return "delay"
+	case s.Download != nil:
+		return "download"
 	case s.UDS == nil:
 		return "none"
 	case s.UDS.ReadDataByIdentifier != nil:

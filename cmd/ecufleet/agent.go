@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/ecufleet/ecufleet/agent"
 )
@@ -24,6 +25,8 @@ type agentFlags struct {
 	leaseNamespace    string
 	leaseDuration     time.Duration
 	renewInterval     time.Duration
+	imageCacheDir     string
+	imageCacheSize    string
 	clusterFlags
 }
 
@@ -73,6 +76,8 @@ func (f *agentFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.leaseNamespace, "lease-namespace", agent.DefaultLeaseNamespace, "namespace of the heartbeat Lease (created when missing)")
 	fs.DurationVar(&f.leaseDuration, "lease-duration", agent.DefaultLeaseDuration, "how long the controller trusts one heartbeat")
 	fs.DurationVar(&f.renewInterval, "renew-interval", agent.DefaultRenewInterval, "time between two heartbeats")
+	fs.StringVar(&f.imageCacheDir, "image-cache-dir", "", "directory of the download images cached by digest (default ecufleet-images/NAME under the temp dir)")
+	fs.StringVar(&f.imageCacheSize, "image-cache-size", "512Mi", "bound of the image cache, a quantity such as 512Mi or 2Gi")
 	f.clusterFlags.bind(fs)
 }
 
@@ -81,6 +86,10 @@ func (f *agentFlags) options() (agent.Options, error) {
 	labels, err := parseAgentLabels(f.labels)
 	if err != nil {
 		return agent.Options{}, err
+	}
+	size, err := resource.ParseQuantity(f.imageCacheSize)
+	if err != nil || size.Sign() <= 0 {
+		return agent.Options{}, fmt.Errorf("--image-cache-size %q: want a positive quantity such as 512Mi or 2Gi", f.imageCacheSize)
 	}
 	return agent.Options{
 		Name:              f.name,
@@ -92,6 +101,8 @@ func (f *agentFlags) options() (agent.Options, error) {
 		RenewInterval:     f.renewInterval,
 		DiscoverInterface: f.discoverInterface,
 		DiscoverInterval:  f.discoverInterval,
+		ImageCacheDir:     f.imageCacheDir,
+		ImageCacheSize:    size.Value(),
 	}, nil
 }
 

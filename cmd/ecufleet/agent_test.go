@@ -29,7 +29,8 @@ func TestAgentFlags(t *testing.T) {
 	fs := pflag.NewFlagSet("agent", pflag.ContinueOnError)
 	f.bind(fs)
 	if err := fs.Parse([]string{"--name", "rack-a", "--label", "rack=a", "--label", "bus=doip0", "--max-concurrent-jobs", "2",
-		"--lease-namespace", "labs", "--node-name", "n1", "--discover-interface", "eth1", "--renew-interval", "2s"}); err != nil {
+		"--lease-namespace", "labs", "--node-name", "n1", "--discover-interface", "eth1", "--renew-interval", "2s",
+		"--image-cache-dir", "/var/cache/ecufleet", "--image-cache-size", "2Gi"}); err != nil {
 		t.Fatal(err)
 	}
 	opts, err := f.options()
@@ -38,9 +39,17 @@ func TestAgentFlags(t *testing.T) {
 	}
 	if opts.Name != "rack-a" || len(opts.Labels) != 2 || opts.Labels["bus"] != "doip0" || opts.MaxConcurrentJobs != 2 ||
 		opts.LeaseNamespace != "labs" || opts.NodeName != "n1" || opts.DiscoverInterface != "eth1" ||
-		opts.RenewInterval != 2*time.Second || opts.LeaseDuration != 40*time.Second || opts.DiscoverInterval != 30*time.Second {
+		opts.RenewInterval != 2*time.Second || opts.LeaseDuration != 40*time.Second || opts.DiscoverInterval != 30*time.Second ||
+		opts.ImageCacheDir != "/var/cache/ecufleet" || opts.ImageCacheSize != 2<<30 {
 		t.Fatalf("options %+v", opts)
 	}
+	for _, bad := range []string{"lots", "0", "-1Gi"} {
+		f.imageCacheSize = bad
+		if _, err := f.options(); err == nil || !strings.Contains(err.Error(), "--image-cache-size") {
+			t.Errorf("--image-cache-size %s: got %v, want an error naming the flag", bad, err)
+		}
+	}
+	f.imageCacheSize = "512Mi"
 	f.labels = append(f.labels, "broken")
 	if _, err := f.options(); err == nil {
 		t.Fatal("a malformed --label was accepted")

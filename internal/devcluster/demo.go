@@ -81,7 +81,7 @@ func (r *DemoResult) Err() error {
 }
 
 // RunDemo creates the namespace if needed, starts the rack's simulators on free ports of 127.0.0.1, creates its ECUs (pointed
-// at those ports) and then its jobs, waits until every job finished, and judges each against
+// at those ports), its ConfigMaps and then its jobs, waits until every job finished, and judges each against
 // its annotations. The error is non-nil when the rack could not be set up; a demo that ran but
 // did not go as expected returns its result, whose Err says why.
 func (c *Cluster) RunDemo(ctx context.Context, rack *Rack, opts DemoOptions) (*DemoResult, error) {
@@ -107,6 +107,11 @@ func (c *Cluster) RunDemo(ctx context.Context, rack *Rack, opts DemoOptions) (*D
 			return nil, fmt.Errorf("pointing ECU %s at its simulator: %w", e.Name, err)
 		}
 		if err := c.create(ctx, obj, opts.Namespace); err != nil {
+			return nil, err
+		}
+	}
+	for _, obj := range rack.cmObjs {
+		if err := c.create(ctx, obj.DeepCopy(), opts.Namespace); err != nil {
 			return nil, err
 		}
 	}

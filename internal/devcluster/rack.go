@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -34,8 +35,8 @@ const rackSimsDir = "sims"
 // maxRackFileBytes bounds one rack file: samples are small, and a huge file is a mistake.
 const maxRackFileBytes = 1 << 20
 
-// Rack is simulated ECUs and the ECU and DiagnosticJob objects that use them: the demo's, read
-// from config/samples.
+// Rack is simulated ECUs and the ECU, DiagnosticJob and ConfigMap objects that use them: the
+// demo's, read from config/samples.
 type Rack struct {
 	// Sims are the simulator configs by name (their file name under sims/ without .yaml).
 	Sims map[string]ecusim.Config
@@ -44,18 +45,20 @@ type Rack struct {
 	// Jobs are the DiagnosticJobs in file order, which is the order they are created in: it
 	// decides queue order between jobs of equal priority.
 	Jobs []*diagv1.DiagnosticJob
-	// ecuObjs and jobObjs are ECUs and Jobs as written, which is what the demo creates: a Go
+	// ConfigMaps hold the images the jobs' download steps flash; they are created before the jobs.
+	ConfigMaps []*corev1.ConfigMap
+	// ecuObjs, jobObjs and cmObjs are ECUs and Jobs as written, which is what the demo creates: a Go
 	// struct would send zero values (statusMask: 0) for fields the samples leave to the API
 	// server's defaults (0xFF).
-	ecuObjs, jobObjs []*unstructured.Unstructured
+	ecuObjs, jobObjs, cmObjs []*unstructured.Unstructured
 	// expect holds the parsed demo expectation of every job, by name.
 	expect map[string]expectation
 }
 
-// LoadRack reads a rack: every *.yaml at the top of fsys (but kustomization.yaml) holds ECUs and
-// DiagnosticJobs, every sims/*.yaml a simulator config. Misspelt fields, ECUs without a
-// simulator, jobs without a demo expectation and references to unknown names are errors that
-// name the file and the object.
+// LoadRack reads a rack: every *.yaml at the top of fsys (but kustomization.yaml) holds ECUs,
+// DiagnosticJobs and ConfigMaps (the images of download steps), every sims/*.yaml a simulator
+// config. Misspelt fields, ECUs without a simulator, jobs without a demo expectation and
+// references to unknown names (ECUs, ConfigMap keys) are errors that name the file and the object.
 func LoadRack(fsys fs.FS) (*Rack, error) {
 	r := &Rack{Sims: map[string]ecusim.Config{}, expect: map[string]expectation{}}
 	sims, err := fs.Glob(fsys, rackSimsDir+"/*.yaml")
@@ -129,8 +132,12 @@ func (r *Rack) loadObjects(fsys fs.FS, file string) error {
 		if tm == (metav1.TypeMeta{}) {
 			continue // only comments
 		}
-		if tm.APIVersion != diagv1.GroupVersion.String() {
-			return fmt.Errorf("rack: %s document %d: apiVersion %q: want %s", file, n, tm.APIVersion, diagv1.GroupVersion)
+		want := diagv1.GroupVersion.String()
+		if tm.Kind == "ConfigMap" {
+			want = corev1.SchemeGroupVersion.String()
+		}
+		if tm.APIVersion != want {
+			return fmt.Errorf("rack: %s document %d: apiVersion %q: want %s", file, n, tm.APIVersion, want)
 		}
 		raw := &unstructured.Unstructured{}
 		if err := yaml.Unmarshal(doc, &raw.Object); err != nil {
@@ -144,8 +151,11 @@ func (r *Rack) loadObjects(fsys fs.FS, file string) error {
 		case "DiagnosticJob":
 			job := &diagv1.DiagnosticJob{}
 			obj, r.Jobs, r.jobObjs = job, append(r.Jobs, job), append(r.jobObjs, raw)
+		case "ConfigMap":
+			cm := &corev1.ConfigMap{}
+			obj, r.ConfigMaps, r.cmObjs = cm, append(r.ConfigMaps, cm), append(r.cmObjs, raw)
 		default:
-			return fmt.Errorf("rack: %s document %d: kind %q: a rack holds only ECUs and DiagnosticJobs", file, n, tm.Kind)
+			return fmt.Errorf("rack: %s document %d: kind %q: a rack holds only ECUs, DiagnosticJobs and ConfigMaps", file, n, tm.Kind)
 		}
 		// Strict decoding catches a misspelt field, which the API server would silently drop.
 		if err := yaml.UnmarshalStrict(doc, obj); err != nil {
@@ -170,12 +180,22 @@ func (r *Rack) check() error {
 			return fmt.Errorf("rack: ECU %s: %w", e.Name, err)
 		}
 	}
+	cms := map[string]*corev1.ConfigMap{}
+	for _, cm := range r.ConfigMaps {
+		if cms[cm.Name] != nil {
+			return fmt.Errorf("rack: ConfigMap %s is defined twice", cm.Name)
+		}
+		cms[cm.Name] = cm
+	}
 	for _, j := range r.Jobs {
 		if _, dup := r.expect[j.Name]; dup {
 			return fmt.Errorf("rack: DiagnosticJob %s is defined twice", j.Name)
 		}
 		if j.Spec.ECURef != nil && ecus[j.Spec.ECURef.Name] == nil {
 			return fmt.Errorf("rack: DiagnosticJob %s: spec.ecuRef names ECU %s, which the rack does not define", j.Name, j.Spec.ECURef.Name)
+		}
+		if err := checkImages(j, cms); err != nil {
+			return fmt.Errorf("rack: DiagnosticJob %s: %w", j.Name, err)
 		}
 		e, err := parseExpectation(j)
 		if err != nil {
@@ -207,6 +227,25 @@ func (r *Rack) checkECU(e *diagv1.ECU) error {
 	}
 	if _, port, err := net.SplitHostPort(cfg.Listen); err == nil && e.Spec.Port != 0 && port != strconv.Itoa(int(e.Spec.Port)) {
 		return fmt.Errorf("spec.port %d differs from the port of sims/%s.yaml (listen %s): the ECU would not reach its simulator outside the demo", e.Spec.Port, name, cfg.Listen)
+	}
+	return nil
+}
+
+// checkImages verifies that every download step's configMap image is a key of a rack ConfigMap.
+func checkImages(j *diagv1.DiagnosticJob, cms map[string]*corev1.ConfigMap) error {
+	for _, s := range j.Spec.Steps {
+		if s.Download == nil || s.Download.Image.ConfigMap == nil {
+			continue
+		}
+		ref := s.Download.Image.ConfigMap
+		cm := cms[ref.Name]
+		if cm == nil {
+			return fmt.Errorf("step %s: image.configMap names ConfigMap %s, which the rack does not define", s.Name, ref.Name)
+		}
+		_, inBinary := cm.BinaryData[ref.Key]
+		if _, inData := cm.Data[ref.Key]; !inBinary && !inData {
+			return fmt.Errorf("step %s: ConfigMap %s has no key %q in binaryData", s.Name, ref.Name, ref.Key)
+		}
 	}
 	return nil
 }

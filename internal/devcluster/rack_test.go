@@ -44,6 +44,19 @@ spec:
 `
 )
 
+// flashJob is tinyJob with a download step instead, flashing the image of tinyImage.
+var flashJob = strings.Replace(tinyJob, "  - name: a\n    uds:\n      testerPresent: {}\n",
+	"  - name: flash\n    download:\n      image:\n        configMap: {name: app, key: app.hex}\n", 1)
+
+// tinyImage is a ConfigMap holding an empty Intel HEX image (":00000001FF\n", base64).
+const tinyImage = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app
+binaryData:
+  app.hex: OjAwMDAwMDAxRkYK
+`
+
 func tinyRack(sim, ecus, jobs string) fstest.MapFS {
 	return fstest.MapFS{
 		"sims/one.yaml":      {Data: []byte(sim)},
@@ -67,6 +80,7 @@ var _ = Describe("LoadRack", func() {
 		Expect(rack.Jobs).To(HaveLen(11))
 		Expect(rack.ecuObjs).To(HaveLen(5))
 		Expect(rack.jobObjs).To(HaveLen(11))
+		Expect(rack.ConfigMaps).To(HaveLen(1), "brakes-app, the image of the flash jobs")
 
 		phases := map[diagv1.JobPhase]int{}
 		for _, j := range rack.Jobs {
@@ -147,7 +161,19 @@ var _ = Describe("LoadRack", func() {
 			`jobs.yaml document 1 (DiagnosticJob): error unmarshaling JSON: while decoding JSON: json: unknown field "ecuRefs"`),
 		Entry("kind a rack cannot hold",
 			tinyRack(tinySim, tinyECU, strings.Replace(tinyJob, "kind: DiagnosticJob", "kind: DiagnosticAgent", 1)),
-			`kind "DiagnosticAgent": a rack holds only ECUs and DiagnosticJobs`),
+			`kind "DiagnosticAgent": a rack holds only ECUs, DiagnosticJobs and ConfigMaps`),
+		Entry("ConfigMap with a foreign apiVersion",
+			tinyRack(tinySim, tinyECU, tinyJob+"---\n"+strings.Replace(tinyImage, "apiVersion: v1", "apiVersion: diag.ecufleet.io/v1alpha1", 1)),
+			`jobs.yaml document 2: apiVersion "diag.ecufleet.io/v1alpha1": want v1`),
+		Entry("download from a ConfigMap the rack does not define",
+			tinyRack(tinySim, tinyECU, flashJob),
+			"step flash: image.configMap names ConfigMap app, which the rack does not define"),
+		Entry("download from a key the ConfigMap does not have",
+			tinyRack(tinySim, tinyECU, flashJob+"---\n"+strings.Replace(tinyImage, "app.hex:", "other.hex:", 1)),
+			`step flash: ConfigMap app has no key "app.hex" in binaryData`),
+		Entry("ConfigMap defined twice",
+			tinyRack(tinySim, tinyECU, flashJob+"---\n"+tinyImage+"---\n"+tinyImage),
+			"ConfigMap app is defined twice"),
 		Entry("foreign apiVersion",
 			tinyRack(tinySim, strings.Replace(tinyECU, "diag.ecufleet.io/v1alpha1", "v1", 1), tinyJob),
 			`rack.yaml document 1: apiVersion "v1": want diag.ecufleet.io/v1alpha1`),
@@ -176,5 +202,13 @@ var _ = Describe("LoadRack", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(rack.Jobs).To(HaveLen(1))
 		Expect(rack.ECUs[0].Spec.Port).To(BeEquivalentTo(13499))
+	})
+
+	It("reads ConfigMaps with the images of download steps", func() {
+		rack, err := LoadRack(tinyRack(tinySim, tinyECU, flashJob+"---\n"+tinyImage))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rack.ConfigMaps).To(HaveLen(1))
+		Expect(rack.ConfigMaps[0].BinaryData).To(HaveKeyWithValue("app.hex", []byte(":00000001FF\n")))
+		Expect(rack.cmObjs).To(HaveLen(1))
 	})
 })

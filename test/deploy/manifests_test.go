@@ -28,6 +28,7 @@ import (
 const (
 	controllerAccount  = "ecufleet-controller"
 	ecuTLSRole         = "ecufleet-agent-ecu-tls"
+	imagesRole         = "ecufleet-agent-images"
 	saTokenMountPath   = "/var/run/secrets/kubernetes.io/serviceaccount"
 	vehicleNetworkNode = "diag.ecufleet.io/vehicle-network"
 )
@@ -190,7 +191,7 @@ var _ = Describe("config/default", func() {
 		}
 	})
 
-	It("binds every role it ships, to service accounts it ships, except the per-namespace ECU TLS role", func() {
+	It("binds every role it ships, to service accounts it ships, except the per-namespace ECU TLS and images roles", func() {
 		objs := mustRender("default")
 		bound := map[string]bool{}
 		for _, o := range objs {
@@ -212,8 +213,8 @@ var _ = Describe("config/default", func() {
 			if o.GetKind() != "Role" && o.GetKind() != "ClusterRole" {
 				continue
 			}
-			if o.GetName() == ecuTLSRole {
-				Expect(bound[deploytest.ID(o)]).To(BeFalse(), "%s must only be bound per lab namespace, never cluster-wide", ecuTLSRole)
+			if o.GetName() == ecuTLSRole || o.GetName() == imagesRole {
+				Expect(bound[deploytest.ID(o)]).To(BeFalse(), "%s must only be bound per lab namespace, never cluster-wide", o.GetName())
 				continue
 			}
 			Expect(bound[deploytest.ID(o)]).To(BeTrue(), "%s is never bound", deploytest.ID(o))
@@ -365,6 +366,8 @@ var _ = Describe("The agent's RBAC", func() {
 		}))
 		tls := typed[rbacv1.ClusterRole](deploytest.Find(objs, "ClusterRole", ecuTLSRole))
 		Expect(tls.Rules).To(Equal([]rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}}}))
+		images := typed[rbacv1.ClusterRole](deploytest.Find(objs, "ClusterRole", imagesRole))
+		Expect(images.Rules).To(Equal([]rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps", "secrets"}, Verbs: []string{"get"}}}))
 	})
 })
 
