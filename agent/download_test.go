@@ -166,6 +166,48 @@ var _ = Describe("Download steps", func() {
 		Expect(readMemory(port, flashAddress+1<<20-0x1000, 0x1000)).To(Equal(data[1<<20-0x1000:]))
 	})
 
+	It("keeps a 8 MiB flash job's trace within 900 KiB: TransferData trimmed, every frame counted", func() {
+		_, port := flashRig(ecusim.Config{})
+		data := pattern(8 << 20)
+		srv := fileServer(data)
+		dl := builders.Download("flash").FromHTTP(srv.URL+"/app.hex", sha256Hex(data)).Bin(flashAddress).AsStep() // the server names every file app.hex
+		job := builders.MakeJob("flash-traced", ns).ECU("ecu").Trace(v1alpha1.TraceAlways).
+			Steps(flashSequence(dl, flashAddress, data)...).Obj()
+		Expect(k8s.Create(suiteCtx, job)).To(Succeed())
+		done := waitPhase(job, v1alpha1.JobSucceeded)
+		blocks := stepOf(done, "flash").Transfer.Blocks
+		Expect(readMemory(port, flashAddress, 16)).To(Equal(data[:16]))
+
+		cm, tf := storedTrace(done)
+		st := done.Status.Trace
+		Expect(st).NotTo(BeNil())
+		Expect(st.Bytes).To(BeNumerically("<=", agent.TraceMaxBytes))
+		Expect(st.Bytes).To(BeEquivalentTo(len(cm.BinaryData[agent.TraceKey])))
+		// Each block is a request, its ACK and its answer; the other steps add a few more.
+		Expect(st.Frames).To(BeNumerically(">=", 3*blocks))
+		trimmed := 0
+		for _, p := range tf.packets {
+			for _, c := range p.comments {
+				if strings.HasPrefix(c, "TransferData trimmed for the trace: 64 of ") {
+					trimmed++
+				}
+			}
+		}
+		if st.Truncated {
+			Expect(trimmed).To(BeNumerically(">", 0))
+		} else {
+			// Every block of more than 64 data bytes: all but the last, of 8 MiB % 4088 = 32 bytes.
+			per := ecusim.DefaultMaxNumberOfBlockLength - 2
+			long := len(data) / per
+			if len(data)%per > 64 {
+				long++
+			}
+			Expect(int64(long)).To(BeNumerically(">=", blocks-1))
+			Expect(trimmed).To(Equal(long), "every 36 block of the job is in the trace, trimmed")
+		}
+		AddReportEntry("8 MiB flash trace", fmt.Sprintf("%d frames, %d bytes of gzip, truncated %v", st.Frames, st.Bytes, st.Truncated))
+	})
+
 	It("flashes from an OCI artifact with a pull secret, and from the cache the second time", func() {
 		_, port := flashRig(ecusim.Config{})
 		reg := ocitest.NewRegistry("lab", "s3cret")

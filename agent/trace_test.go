@@ -28,7 +28,8 @@ import (
 
 // tracePacket is one enhanced packet block of a trace: its TCP flags and payload, and comments.
 type tracePacket struct {
-	flags    byte
+	udp      bool // a UDP datagram (entity status, vehicle identification); else TCP
+	flags    byte // TCP flags
 	payload  []byte
 	comments []string
 }
@@ -71,7 +72,7 @@ func readTrace(data []byte) (traceFile, error) {
 			if 20+padded > len(body) {
 				return tf, fmt.Errorf("packet of %d bytes overruns its block", capLen)
 			}
-			p, err := tcpOf(body[20 : 20+capLen])
+			p, err := packetOf(body[20 : 20+capLen])
 			if err != nil {
 				return tf, err
 			}
@@ -98,15 +99,18 @@ func traceComments(opts []byte) []string {
 	return out
 }
 
-// tcpOf takes an Ethernet/IPv4/TCP packet apart.
-func tcpOf(pkt []byte) (tracePacket, error) {
+// packetOf takes an Ethernet/IPv4 packet with a TCP segment or a UDP datagram apart.
+func packetOf(pkt []byte) (tracePacket, error) {
 	if len(pkt) < 14+20 || binary.BigEndian.Uint16(pkt[12:]) != 0x0800 {
 		return tracePacket{}, errors.New("not an IPv4 Ethernet frame")
 	}
 	ip := pkt[14:]
 	ihl, total := int(ip[0]&0x0F)*4, int(binary.BigEndian.Uint16(ip[2:]))
+	if ip[9] == 17 && total <= len(ip) && ihl+8 <= total {
+		return tracePacket{udp: true, payload: ip[ihl+8 : total]}, nil
+	}
 	if ip[9] != 6 || total > len(ip) || ihl+20 > total {
-		return tracePacket{}, errors.New("not a whole TCP segment")
+		return tracePacket{}, errors.New("not a whole TCP segment or UDP datagram")
 	}
 	tcp := ip[ihl:total]
 	off := int(tcp[12]>>4) * 4
