@@ -114,6 +114,11 @@ func (at *attempt) download(ctx context.Context, sess *session, i int, a *v1alph
 		if n == 0 || err != nil {
 			o.requestText = requestSummary(a, opt, seg, len(segs), tr.Blocks)
 		}
+		if err != nil && connectionDropped(err) && ctx.Err() == nil {
+			// The message keeps the download's own: the block and byte offset it got to.
+			o.err = &connectionLostError{addr: sess.ep.tcpAddr, target: sess.target, err: err, download: true}
+			return o
+		}
 		if err != nil {
 			return downloadFailed(o, err)
 		}

@@ -13,7 +13,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ecufleet/ecufleet/agent"
 	"github.com/ecufleet/ecufleet/api/v1alpha1"
@@ -206,6 +208,40 @@ var _ = Describe("Download steps", func() {
 			Expect(trimmed).To(Equal(long), "every 36 block of the job is in the trace, trimmed")
 		}
 		AddReportEntry("8 MiB flash trace", fmt.Sprintf("%d frames, %d bytes of gzip, truncated %v", st.Frames, st.Bytes, st.Truncated))
+	})
+
+	It("retries a flash whose connection dropped mid-transfer from its first step, never resuming it", func() {
+		sim, port := flashRig(ecusim.Config{})
+		data := pattern(1 << 20)
+		file := ihexFile(flashAddress, data)
+		srv := fileServer(file)
+		Expect(sim.DropConnection(0x36, 100, ecusim.DropAfterACK)).To(Succeed())
+
+		dl := builders.Download("flash").FromHTTP(srv.URL+"/app.hex", sha256Hex(file)).AsStep()
+		job := builders.MakeJob("flash-dropped", ns).ECU("ecu").BackoffLimit(1).Steps(flashSequence(dl, flashAddress, data)...).Obj()
+		Expect(k8s.Create(suiteCtx, job)).To(Succeed())
+		done := waitPhase(job, v1alpha1.JobSucceeded)
+
+		Expect(sim.DropsInjected()).To(BeEquivalentTo(1))
+		Expect(done.Status.Attempts).To(BeEquivalentTo(2), "the drop ended attempt 1; attempt 2 flashed")
+		// Attempt 2 ran the whole sequence again (session, erase, 34 from block 1) and its CRC
+		// check passed: the image is intact. Nothing resumed at block 100.
+		Expect(sim.RequestCount(0x10)).To(Equal(2))
+		Expect(sim.RequestCount(0x34)).To(Equal(2))
+		Expect(sim.RequestCount(0x36)).To(Equal(100 + 257))
+		expectFlashed(done, port, data, 257)
+		Eventually(func(g Gomega) {
+			var list eventsv1.EventList
+			g.Expect(k8s.List(suiteCtx, &list, client.InNamespace(ns))).To(Succeed())
+			notes := []string{}
+			for _, e := range list.Items {
+				if e.Regarding.Name == job.Name && e.Reason == v1alpha1.ReasonConnectionLost {
+					notes = append(notes, e.Note)
+				}
+			}
+			g.Expect(notes).To(ContainElement(And(ContainSubstring("lost during a download"),
+				ContainSubstring("block 99 (counter 0x64, offset 404712)"))))
+		}).Should(Succeed())
 	})
 
 	It("flashes from an OCI artifact with a pull secret, and from the cache the second time", func() {

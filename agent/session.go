@@ -153,10 +153,17 @@ type connectionLostError struct {
 	target  uint16
 	request []byte
 	err     error
+	// download: the connection dropped in the middle of a download, acknowledged or not; the
+	// ECU's memory is half written, so the transfer is never resumed.
+	download bool
 }
 
 // Error names what was sent, to whom, and why it is not sent again.
 func (e *connectionLostError) Error() string {
+	if e.download {
+		return fmt.Sprintf("connection to %s lost during a download to ECU 0x%04X; the transfer is not resumed, the attempt is retried from its first step: %v",
+			e.addr, e.target, e.err)
+	}
 	return fmt.Sprintf("connection to %s lost after ECU 0x%04X acknowledged %s; not sent again, since the ECU may have acted on it: %v",
 		e.addr, e.target, cutHex(e.request, maxMessageBytes), e.err)
 }
