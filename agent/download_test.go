@@ -244,6 +244,38 @@ var _ = Describe("Download steps", func() {
 		}).Should(Succeed())
 	})
 
+	It("retries a flash whose agent was lost mid-transfer on another agent, from the first step", func() {
+		selector, dir := map[string]string{"rack": ns}, GinkgoT().TempDir()
+		agents := map[string]*runningAgent{
+			ns + "-a": startAgent(ns+"-a", selector, func(o *agent.Options) { o.ImageCacheDir = dir + "/a" }),
+			ns + "-b": startAgent(ns+"-b", selector, func(o *agent.Options) { o.ImageCacheDir = dir + "/b" }),
+		}
+		// 20 ms per block: 257 blocks take five seconds, time to lose the agent on the way.
+		sim, port := startSim(ecusim.Config{UDS: ecusim.UDS{Flash: ecusim.Flash{BlockDelay: "20ms"}}})
+		createReadyECU(builders.MakeECU("ecu", ns).Port(port).AgentSelector(selector).ProbeTiming(1, 1, 2).Obj())
+		data := pattern(1 << 20)
+		file := ihexFile(flashAddress, data)
+		srv := fileServer(file)
+
+		dl := builders.Download("flash").FromHTTP(srv.URL+"/app.hex", sha256Hex(file)).AsStep()
+		job := builders.MakeJob("flash-agent-lost", ns).ECU("ecu").BackoffLimit(1).Steps(flashSequence(dl, flashAddress, data)...).Obj()
+		history := watchJob(ns, job.Name)
+		Expect(k8s.Create(suiteCtx, job)).To(Succeed())
+		running := waitStepRunning(job, "flash")
+		Eventually(func() int { return sim.RequestCount(0x36) }).Should(BeNumerically(">=", 20), "the transfer is under way")
+		first := running.Status.Agent
+		agents[first].stop()
+
+		lost := history.eventuallyRecords(v1alpha1.JobQueued, v1alpha1.ReasonAgentLost)
+		Expect(lost.Message).To(ContainSubstring(first))
+		done := waitPhase(job, v1alpha1.JobSucceeded)
+		Expect(done.Status.Agent).NotTo(Equal(first))
+		Expect(done.Status.Attempts).To(BeEquivalentTo(2))
+		// Attempt 2 started over (session, erase, a new 34) and its CRC check passed.
+		Expect(sim.RequestCount(0x34)).To(Equal(2))
+		expectFlashed(done, port, data, 257)
+	})
+
 	It("flashes from an OCI artifact with a pull secret, and from the cache the second time", func() {
 		_, port := flashRig(ecusim.Config{})
 		reg := ocitest.NewRegistry("lab", "s3cret")
