@@ -86,13 +86,17 @@ func (o *doipOptions) send(ctx context.Context, hexReq string, count int) (doipR
 	c := uds.NewClient(conn, target)
 	o.note("send " + uds.FormatHex(req))
 	stats := newLoadStats(count)
-	var last sendResult
+	var (
+		resp []byte
+		nre  *uds.NegativeResponseError
+		lat  time.Duration
+	)
 	start := time.Now()
 	for i := range count {
 		t0 := time.Now()
-		resp, err := c.Request(ctx, req)
-		lat := time.Since(t0)
-		var nre *uds.NegativeResponseError
+		resp, err = c.Request(ctx, req)
+		lat = time.Since(t0)
+		nre = nil
 		if err != nil && !errors.As(err, &nre) {
 			if i > 0 {
 				err = fmt.Errorf("after %d answered requests: %w", i, err)
@@ -100,20 +104,21 @@ func (o *doipOptions) send(ctx context.Context, hexReq string, count int) (doipR
 			return nil, o.explain("send "+uds.FormatHex(req)+" to", fmt.Sprintf("%s (ECU 0x%04X)", addr, target), err)
 		}
 		stats.record(lat, nre == nil)
-		last = sendResult{Target: target, Request: uds.FormatHex(req), Response: uds.FormatHex(resp), LatencyMS: millis(lat)}
-		switch {
-		case nre != nil:
-			last.Result, last.NRC = uds.FormatNRC(byte(nre.NRC)), uds.FormatNRC(byte(nre.NRC))
-		case resp == nil:
-			last.Result = "sent (positive response suppressed)"
-		default:
-			last.Result, last.Value = "positive", uds.DecodeValue(req, resp)
-		}
+	}
+	elapsed := time.Since(start)
+	// Only the last exchange is shown, so only it is formatted: the loop measures the link.
+	last := sendResult{Target: target, Request: uds.FormatHex(req), Response: uds.FormatHex(resp), LatencyMS: millis(lat)}
+	switch {
+	case nre != nil:
+		last.Result, last.NRC = uds.FormatNRC(byte(nre.NRC)), uds.FormatNRC(byte(nre.NRC))
+	case resp == nil:
+		last.Result = "sent (positive response suppressed)"
+	default:
+		last.Result, last.Value = "positive", uds.DecodeValue(req, resp)
 	}
 	if count == 1 {
 		return last, nil
 	}
-	elapsed := time.Since(start)
 	return loadResult{Target: target, Request: last.Request, Count: stats.count(), Positive: stats.positive, Negative: stats.negative,
 		ElapsedMS: millis(elapsed), RatePerSecond: stats.rate(elapsed),
 		P50MS: millis(stats.percentile(50)), P99MS: millis(stats.percentile(99)), LastResponse: last.Response}, nil

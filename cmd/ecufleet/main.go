@@ -12,8 +12,13 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+	stopProfiles, err := startProfiles()
+	if err == nil {
+		err = newRootCmd().ExecuteContext(ctx)
+	}
+	stopProfiles()
+	stop()
+	if err != nil {
 		if msg := err.Error(); msg != "" {
 			fmt.Fprintln(os.Stderr, "Error:", msg)
 		}

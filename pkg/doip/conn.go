@@ -3,6 +3,7 @@ package doip
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -125,10 +126,21 @@ func notAcknowledged(target uint16, err error) error {
 
 // Receive returns the next diagnostic message addressed to this tester, waiting until ctx ends.
 func (c *Conn) Receive(ctx context.Context) (*DiagnosticMessage, error) {
+	return c.ReceiveBefore(ctx, time.Time{})
+}
+
+// ReceiveBefore is Receive ending at deadline too (zero: none), with an error that matches
+// os.ErrDeadlineExceeded: a caller with a timer of its own, such as a UDS client's P2, needs no
+// context per message for it.
+func (c *Conn) ReceiveBefore(ctx context.Context, deadline time.Time) (*DiagnosticMessage, error) {
 	var m *DiagnosticMessage
 	err := c.withReconnect(ctx, func(l *link) error {
 		var err error
-		if m, err = l.awaitMessage(ctx); err != nil && err == ctx.Err() {
+		m, err = l.awaitMessage(ctx, deadline)
+		switch {
+		case err == errTimerExpired:
+			return fmt.Errorf("doip: no diagnostic message by %s: %w", deadline.Format(time.StampMicro), os.ErrDeadlineExceeded)
+		case err != nil && err == ctx.Err():
 			return fmt.Errorf("doip: waiting for a diagnostic message: %w", err)
 		}
 		return err
@@ -139,7 +151,12 @@ func (c *Conn) Receive(ctx context.Context) (*DiagnosticMessage, error) {
 // ReceiveFrom is Receive for callers that need only the sender and the bytes, such as a UDS
 // client (uds.Transport), so their interfaces carry no DoIP types.
 func (c *Conn) ReceiveFrom(ctx context.Context) (source uint16, data []byte, err error) {
-	m, err := c.Receive(ctx)
+	return c.ReceiveFromBefore(ctx, time.Time{})
+}
+
+// ReceiveFromBefore is ReceiveBefore for a UDS client (uds.DeadlineTransport).
+func (c *Conn) ReceiveFromBefore(ctx context.Context, deadline time.Time) (source uint16, data []byte, err error) {
+	m, err := c.ReceiveBefore(ctx, deadline)
 	if err != nil {
 		return 0, nil, err
 	}

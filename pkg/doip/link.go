@@ -2,6 +2,7 @@ package doip
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,11 @@ import (
 // receiveQueue bounds the diagnostic messages a Conn holds for Receive; when it is full the
 // background reader waits, which pushes back on the entity through TCP flow control.
 const receiveQueue = 64
+
+// vectorWrite is the size of diagnostic data from which a frame leaves in one writev of its
+// header and the caller's buffer instead of being copied into one: below it the copy is cheaper
+// than the kernel's gathering.
+const vectorWrite = 2048
 
 // deadlineSlack is how far a socket deadline already set may be from a new one and still be
 // kept, so a round trip does not pay a deadline update per frame. A read deadline is kept only
@@ -43,7 +49,8 @@ type link struct {
 
 	wmu  sync.Mutex
 	wbuf []byte
-	wdl  time.Time // the write deadline set on nc; under wmu
+	wdl  time.Time   // the write deadline set on nc; under wmu
+	vec  net.Buffers // a large message's header and data, written together; under wmu
 
 	rt readToken // who reads the socket now: a caller or the background reader
 
@@ -122,17 +129,30 @@ func (l *link) lost() error {
 func (l *link) write(m Message, deadline time.Time) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	l.wbuf = AppendFrame(l.wbuf[:0], l.version, m)
 	if l.wdl.Before(deadline) || l.wdl.Sub(deadline) > deadlineSlack {
 		l.wdl = deadline.Add(deadlineSlack)
 		l.nc.SetWriteDeadline(l.wdl)
 	}
-	// Reported before the write: once the bytes are out, the answer may be read and reported
-	// before this goroutine runs again, and a trace must show the request first.
-	if l.hook != nil {
-		l.report(FrameSent, l.wbuf)
+	var err error
+	if dm, ok := m.(*DiagnosticMessage); ok && len(dm.Data) >= vectorWrite && l.hook == nil {
+		// One writev of the header and the caller's data: a flash block is not copied first.
+		l.wbuf = AppendFrame(l.wbuf[:0], l.version, &DiagnosticMessage{Source: dm.Source, Target: dm.Target})
+		binary.BigEndian.PutUint32(l.wbuf[4:8], uint32(len(l.wbuf)-HeaderLen+len(dm.Data)))
+		l.vec = append(l.vec[:0], l.wbuf, dm.Data)
+		_, err = l.vec.WriteTo(l.nc)
+		l.vec = l.vec[:cap(l.vec)]
+		clear(l.vec) // do not keep the caller's buffer
+		l.vec = l.vec[:0]
+	} else {
+		l.wbuf = AppendFrame(l.wbuf[:0], l.version, m)
+		// Reported before the write: once the bytes are out, the answer may be read and reported
+		// before this goroutine runs again, and a trace must show the request first.
+		if l.hook != nil {
+			l.report(FrameSent, l.wbuf)
+		}
+		_, err = l.nc.Write(l.wbuf)
 	}
-	if _, err := l.nc.Write(l.wbuf); err != nil {
+	if err != nil {
 		l.close() // a partly written frame leaves the stream out of sync
 		return fmt.Errorf("doip: write %v to %s: %w", m.Type(), l.nc.RemoteAddr(), err)
 	}
@@ -337,9 +357,10 @@ func (l *link) awaitAnswer(ctx context.Context, deadline time.Time) (event, erro
 	}
 }
 
-// awaitMessage returns the next diagnostic message for this tester, waiting until ctx ends.
-// Messages queued before the connection dropped win over the drop.
-func (l *link) awaitMessage(ctx context.Context) (*DiagnosticMessage, error) {
+// awaitMessage returns the next diagnostic message for this tester, waiting until deadline
+// (zero: none; errTimerExpired) or ctx ends. Messages queued before the connection dropped win
+// over the drop.
+func (l *link) awaitMessage(ctx context.Context, deadline time.Time) (*DiagnosticMessage, error) {
 	defer l.rt.ended()
 	select {
 	case m := <-l.diag:
@@ -348,6 +369,12 @@ func (l *link) awaitMessage(ctx context.Context) (*DiagnosticMessage, error) {
 	}
 	if !l.rt.tryTake() {
 		l.reclaim()
+		var timer <-chan time.Time
+		if !deadline.IsZero() {
+			t := time.NewTimer(time.Until(deadline))
+			defer t.Stop()
+			timer = t.C
+		}
 		select {
 		case m := <-l.diag:
 			return m, nil
@@ -361,9 +388,11 @@ func (l *link) awaitMessage(ctx context.Context) (*DiagnosticMessage, error) {
 			}
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-timer:
+			return nil, errTimerExpired
 		}
 	}
-	m, err := l.readMessage(ctx)
+	m, err := l.readMessage(ctx, deadline)
 	l.rt.put()
 	return m, err
 }
@@ -420,8 +449,8 @@ func (l *link) readAnswer(ctx context.Context, deadline time.Time) (ev event, ok
 }
 
 // readMessage reads the socket with the token held until it has a diagnostic message for this
-// tester, posting the answers it reads as the background reader would.
-func (l *link) readMessage(ctx context.Context) (*DiagnosticMessage, error) {
+// tester or deadline passes, posting the answers it reads as the background reader would.
+func (l *link) readMessage(ctx context.Context, deadline time.Time) (*DiagnosticMessage, error) {
 	l.rt.asked() // forget a stale request of an earlier wait
 	// What the background reader handed over before it gave the token back comes first.
 	select {
@@ -433,7 +462,7 @@ func (l *link) readMessage(ctx context.Context) (*DiagnosticMessage, error) {
 		l.stalled = nil
 		return m, nil
 	}
-	deadline, ctxBound := readDeadline(ctx, time.Time{})
+	deadline, ctxBound := readDeadline(ctx, deadline)
 	defer l.release(l.interruptOn(ctx))
 	for {
 		h, p, err := l.readFrame(ctx, deadline, ctxBound)

@@ -135,10 +135,18 @@ func (m *DiagnosticMessage) UnmarshalPayload(p []byte) error {
 	if err := checkPayload(TypeDiagnosticMessage, p); err != nil {
 		return err
 	}
+	data := m.Data
+	m.view(p)
+	m.Data = append(data[:0], m.Data...)
+	return nil
+}
+
+// view decodes a checked diagnostic message payload with Data aliasing p: the Server's reader
+// hands a block to an idle Handler without copying it.
+func (m *DiagnosticMessage) view(p []byte) {
 	m.Source = binary.BigEndian.Uint16(p[0:2])
 	m.Target = binary.BigEndian.Uint16(p[2:4])
-	m.Data = append(m.Data[:0], p[4:]...)
-	return nil
+	m.Data = p[4:]
 }
 
 // DiagnosticACK confirms that a diagnostic message was accepted for routing.

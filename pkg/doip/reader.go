@@ -90,6 +90,17 @@ func (r *Reader) fail(err error) error {
 	return err
 }
 
+// detach moves the unread bytes to a buffer of their own, so payloads returned before stay
+// intact while the next owner reads on: a Handler may still be reading the last one.
+func (r *Reader) detach() {
+	if r.buf == nil {
+		return
+	}
+	b := make([]byte, len(r.buf))
+	r.end = copy(b, r.buf[r.start:r.end])
+	r.start, r.buf = 0, b
+}
+
 // discard drops the payload of a refused frame, one buffer at a time.
 func (r *Reader) discard() error {
 	for r.skip > 0 {

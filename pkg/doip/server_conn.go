@@ -32,12 +32,20 @@ type serverConn struct {
 	activated bool
 	source    uint16
 
+	generalArmed bool // the read deadline follows T_TCP_General_Inactivity; owned by the reader
+
+	wdl time.Time // the write deadline set on nc; under wmu
+
+	// The read deadline is moved only when it falls due (see inactive), not for every frame:
+	// lastActive is when the inactivity timer last restarted, in Unix nanoseconds.
+	lastActive atomic.Int64
+
 	frames    atomic.Uint64 // frames received, so a probe sees any sign of life
 	aliveMu   sync.Mutex
 	aliveWait chan struct{} // signalled by an alive check response
 	closeOnce sync.Once
 
-	msg DiagnosticMessage // the reader's decode target, reused for every diagnostic message
+	msg DiagnosticMessage // the diagnostic message just read; its Data aliases rd's buffer
 	q   requestQueue      // acknowledged messages on their way to the Handler
 
 	readMu   sync.Mutex     // held by the goroutine that is the socket's reader
@@ -108,6 +116,10 @@ func (c *serverConn) readLoop() (moved bool) {
 	for {
 		if c.activated {
 			c.restartInactivity()
+			if !c.generalArmed { // the initial inactivity timeout ends with activation
+				c.generalArmed = true
+				c.nc.SetReadDeadline(time.Now().Add(c.s.timeout(c.s.GeneralInactivity, DefaultGeneralInactivity)))
+			}
 		}
 		h, p, err := c.rd.Next()
 		if err == nil && c.s.Hook != nil {
@@ -118,6 +130,9 @@ func (c *serverConn) readLoop() (moved bool) {
 			if !errors.As(err, &de) {
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() {
+					if !c.inactive() {
+						continue
+					}
 					log.V(1).Info("Closing inactive TCP socket", "activated", c.activated)
 				}
 				return false
@@ -161,9 +176,25 @@ func readOnIf(ok bool) readNext {
 
 // restartInactivity restarts T_TCP_General_Inactivity. The reader calls it for every frame
 // received after activation, the worker for every response sent, so a socket whose Handler is
-// still answering (a long response pending chain) is not closed as idle.
+// still answering (a long response pending chain) is not closed as idle. It only notes the
+// time: a deadline update per frame would cost a runtime timer update each.
 func (c *serverConn) restartInactivity() {
-	c.nc.SetReadDeadline(time.Now().Add(c.s.timeout(c.s.GeneralInactivity, DefaultGeneralInactivity)))
+	c.lastActive.Store(time.Now().UnixNano())
+}
+
+// inactive is called when the read deadline expired: true if the socket has been inactive for
+// its whole timeout, else it moves the deadline to when that will be and the reader reads on.
+func (c *serverConn) inactive() bool {
+	last := c.lastActive.Load()
+	if !c.generalArmed {
+		return true // before activation the initial inactivity timeout is never restarted
+	}
+	due := time.Unix(0, last).Add(c.s.timeout(c.s.GeneralInactivity, DefaultGeneralInactivity))
+	if !time.Now().Before(due) {
+		return true
+	}
+	c.nc.SetReadDeadline(due)
+	return false
 }
 
 // dispatch acts on one well-formed frame.
@@ -193,9 +224,10 @@ func (c *serverConn) dispatch(h Header, p []byte) readNext {
 		c.aliveMu.Unlock()
 		return readOn
 	case TypeDiagnosticMessage:
-		if err := c.msg.UnmarshalPayload(p); err != nil {
+		if checkPayload(TypeDiagnosticMessage, p) != nil {
 			return readEnd
 		}
+		c.msg.view(p) // aliases the reader's buffer: enqueue copies what it queues
 		return c.diagnostic(&c.msg)
 	case TypeDiagnosticACK, TypeDiagnosticNACK, TypeGenericNACK:
 		return readOn // a tester's acknowledgement needs no answer

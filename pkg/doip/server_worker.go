@@ -31,9 +31,9 @@ type requestQueue struct {
 	rw      responseWriter // the writer of the Handler that holds serving, reused for every request
 }
 
-// job is one acknowledged diagnostic message: the Request the Handler sees and the buffer that
-// owns its Data. The reader decodes every message into its own reused DiagnosticMessage, so a
-// queued message takes that buffer over and leaves the job's previous one in its place.
+// job is one acknowledged diagnostic message: the Request the Handler sees and, for a queued
+// one, the buffer that owns its Data. A message served inline keeps its Data in the reader's
+// buffer, which stays untouched until the Handler returns or a takeover detaches it.
 type job struct {
 	req Request
 	buf []byte
@@ -69,13 +69,14 @@ func (c *serverConn) enqueue(m *DiagnosticMessage) readNext {
 		return readEnd
 	}
 	j := jobPool.Get().(*job)
-	j.buf, m.Data = m.Data, j.buf[:0]
-	j.req = Request{Source: m.Source, Target: m.Target, Data: j.buf, RemoteAddr: c.nc.RemoteAddr()}
+	j.req = Request{Source: m.Source, Target: m.Target, Data: m.Data, RemoteAddr: c.nc.RemoteAddr()}
 	q.pending.Add(1)
 	q.bytes.Add(size)
 	if n == 0 {
 		return c.serveInline(j)
 	}
+	j.buf = append(j.buf[:0], m.Data...)
+	j.req.Data = j.buf
 	if q.jobs == nil {
 		q.jobs = make(chan *job, maxQueuedRequests+1) // never full: pending is checked above
 		q.done = make(chan struct{})
@@ -126,6 +127,7 @@ func (c *serverConn) takeoverTick() {
 	if c.handoff.Load() && long && c.handoff.CompareAndSwap(true, false) {
 		c.armed.Store(false)
 		c.readMu.Lock()
+		c.rd.detach() // the running Handler's request lives in the old buffer
 		c.read()
 		return
 	}

@@ -2,7 +2,9 @@ package uds
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -18,6 +20,15 @@ type Transport interface {
 	// ReceiveFrom returns the next message addressed to the tester: its sender's logical
 	// address and its UDS bytes, which the Transport must not reuse.
 	ReceiveFrom(ctx context.Context) (source uint16, data []byte, err error)
+}
+
+// DeadlineTransport is a Transport whose receive takes the client's timer as a deadline, so a
+// busy client does not derive a context, with its timer, for every response (doip.Conn).
+type DeadlineTransport interface {
+	Transport
+	// ReceiveFromBefore is ReceiveFrom ending at deadline as well, with an error that matches
+	// os.ErrDeadlineExceeded once it has passed.
+	ReceiveFromBefore(ctx context.Context, deadline time.Time) (source uint16, data []byte, err error)
 }
 
 // Default client timing. On DoIP the tester's P2 must cover the network and the gateway as
@@ -173,10 +184,7 @@ func (c *Client) await(ctx context.Context, req []byte) ([]byte, error) {
 		if overall.Before(d) {
 			d, name, w = overall, TimerPendingLimit, limit
 		}
-		rctx, cancel := context.WithDeadline(ctx, d)
-		source, data, err := c.Transport.ReceiveFrom(rctx)
-		timedOut := rctx.Err() != nil
-		cancel()
+		source, data, timedOut, err := c.receive(ctx, d)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, fmt.Errorf("wait for the response to UDS request %s: %w", sid, ctx.Err())
@@ -188,7 +196,7 @@ func (c *Client) await(ctx context.Context, req []byte) ([]byte, error) {
 		if source != c.Target || !answers(req, data) {
 			continue // a late answer to an earlier request, or another ECU's: not ours
 		}
-		resp := append([]byte(nil), data...)
+		resp := data // the Transport does not reuse it
 		if nre, ok := negative(resp); ok && nre.NRC == NRCResponsePending {
 			pending++
 			timer, wait, deadline = TimerP2Star, p2Star, time.Now().Add(p2Star)
@@ -196,6 +204,18 @@ func (c *Client) await(ctx context.Context, req []byte) ([]byte, error) {
 		}
 		return resp, nil
 	}
+}
+
+// receive returns the next message for the tester unless deadline passes first (timedOut).
+func (c *Client) receive(ctx context.Context, deadline time.Time) (source uint16, data []byte, timedOut bool, err error) {
+	if t, ok := c.Transport.(DeadlineTransport); ok {
+		source, data, err = t.ReceiveFromBefore(ctx, deadline)
+		return source, data, err != nil && ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded), err
+	}
+	rctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	source, data, err = c.Transport.ReceiveFrom(rctx)
+	return source, data, rctx.Err() != nil, err
 }
 
 // observe tracks the session and timing from positive responses that change them.

@@ -1,0 +1,202 @@
+package doipbench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+var (
+	count   = flag.Int("doipbench.count", 20000, "exchanges per run, for both pairs")
+	rounds  = flag.Int("doipbench.rounds", 5, "runs of each pair, interleaved; the medians are reported")
+	profile = flag.String("doipbench.profile", "", "directory for CPU profiles and execution traces of both stack processes, from one extra run")
+)
+
+// BenchmarkWholeStack runs `ecufleet doip send 3E00 --count N` against `ecufleet ecusim` and a
+// raw echo of the same bytes, each pair two processes on 127.0.0.1, in interleaved rounds, and
+// prints every round, the medians and their ratio (the goal: within 1.5x of the raw pair).
+func BenchmarkWholeStack(b *testing.B) {
+	bin := buildEcufleet(b)
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	sim := startProcess(b, exec.CommandContext(ctx, bin, "ecusim", "--listen", "127.0.0.1:0"), simReady)
+	echo := startProcess(b, roleCommand(ctx, self, "echo-server"), echoReady)
+	for b.Loop() {
+		var raw, stack []float64
+		for r := range *rounds {
+			raw = append(raw, runRaw(b, self, echo))
+			stack = append(stack, runStack(b, bin, sim, nil))
+			fmt.Printf("round %d: raw %7.1f ms  stack %7.1f ms  ratio %.2f\n", r+1, raw[r], stack[r], stack[r]/raw[r])
+		}
+		rawMS, stackMS := median(raw), median(stack)
+		fmt.Printf("%d exchanges of 3E 00 (14 bytes out, 27 back), median of %d rounds:\n", *count, *rounds)
+		fmt.Printf("  raw two-process TCP echo      %8.1f ms  %6.2f µs/exchange  %8.0f/s\n", rawMS, rawMS*1e3/float64(*count), float64(*count)/rawMS*1e3)
+		fmt.Printf("  doip send against ecusim      %8.1f ms  %6.2f µs/exchange  %8.0f/s\n", stackMS, stackMS*1e3/float64(*count), float64(*count)/stackMS*1e3)
+		fmt.Printf("  ratio stack/raw               %8.2f (goal: 1.5 or less)\n", stackMS/rawMS)
+		b.ReportMetric(rawMS*1e3/float64(*count), "raw-µs/exchange")
+		b.ReportMetric(stackMS*1e3/float64(*count), "stack-µs/exchange")
+		b.ReportMetric(stackMS/rawMS, "stack/raw")
+	}
+	if *profile != "" {
+		profiled(b, bin, sim)
+	}
+}
+
+// profiled runs the stack pair once more with CPU profiles and execution traces of both
+// processes, from a simulator of its own that writes its profiles when it stops.
+func profiled(b *testing.B, bin string, sim *process) {
+	dir, err := filepath.Abs(*profile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "ecusim", "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "ECUFLEET_CPUPROFILE="+filepath.Join(dir, "ecusim.cpu"), "ECUFLEET_TRACE="+filepath.Join(dir, "ecusim.trace"))
+	psim := startProcess(b, cmd, simReady)
+	ms := runStack(b, bin, psim, []string{"ECUFLEET_CPUPROFILE=" + filepath.Join(dir, "send.cpu"), "ECUFLEET_TRACE=" + filepath.Join(dir, "send.trace")})
+	psim.stop(b)
+	fmt.Printf("profiled run: %.1f ms; profiles in %s: go tool pprof -top %s %s/send.cpu (or ecusim.cpu); go tool trace %s/send.trace\n", ms, dir, bin, dir, dir)
+}
+
+// runRaw times one run of the raw pair's client against the running echo server.
+func runRaw(b *testing.B, self string, echo *process) float64 {
+	cmd := roleCommand(b.Context(), self, "echo-client")
+	cmd.Env = append(cmd.Env, envAddr+"="+echo.addr, envCount+"="+strconv.Itoa(*count))
+	var res rawResult
+	runJSON(b, cmd, &res)
+	return res.ElapsedMS
+}
+
+// runStack times one `ecufleet doip send 3E00 --count N` against the running simulator.
+func runStack(b *testing.B, bin string, sim *process, env []string) float64 {
+	cmd := exec.CommandContext(b.Context(), bin, "doip", "send", "3E00", "--count", strconv.Itoa(*count), "--ecu", sim.addr, "-o", "json")
+	cmd.Env = append(os.Environ(), env...)
+	var res struct {
+		Count     int     `json:"count"`
+		Positive  int     `json:"positive"`
+		ElapsedMS float64 `json:"elapsedMillis"`
+	}
+	runJSON(b, cmd, &res)
+	if res.Positive != *count {
+		b.Fatalf("doip send: %d positive responses of %d", res.Positive, *count)
+	}
+	return res.ElapsedMS
+}
+
+func runJSON(b *testing.B, cmd *exec.Cmd, v any) {
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", cmd, err, stderrOf(err))
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		b.Fatalf("%s: decode %q: %v", cmd, out, err)
+	}
+}
+
+func stderrOf(err error) []byte {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.Stderr
+	}
+	return nil
+}
+
+func roleCommand(ctx context.Context, self, role string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, self)
+	cmd.Env = append(os.Environ(), envRole+"="+role)
+	return cmd
+}
+
+// buildEcufleet builds the binary under test once per benchmark.
+func buildEcufleet(b *testing.B) string {
+	bin := filepath.Join(b.TempDir(), "ecufleet")
+	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/ecufleet").CombinedOutput()
+	if err != nil {
+		b.Fatalf("go build ./cmd/ecufleet: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// A process of the pair that serves until the benchmark ends, and the address it listens on,
+// read from its first lines of output.
+type process struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+var (
+	simReady  = regexp.MustCompile(`"msg"="ECU simulator ready" "addr"="([^"]+)"`)
+	echoReady = regexp.MustCompile(`^(127\.0\.0\.1:\d+)$`)
+)
+
+func startProcess(b *testing.B, cmd *exec.Cmd, ready *regexp.Regexp) *process {
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout // the simulator logs to stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("%s: %v", cmd, err)
+	}
+	p := &process{cmd: cmd}
+	b.Cleanup(func() { p.stop(b) })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := ready.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				break
+			}
+		}
+		for sc.Scan() { // keep draining, so the process never blocks on a full pipe
+		}
+	}()
+	select {
+	case p.addr = <-found:
+		return p
+	case <-time.After(30 * time.Second):
+		b.Fatalf("%s did not say where it listens within 30s", cmd)
+		return nil
+	}
+}
+
+// stop interrupts the process and waits for it, so a profiled simulator writes its profiles.
+func (p *process) stop(b *testing.B) {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+		b.Errorf("%s did not stop within 10s of SIGINT", p.cmd)
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
