@@ -80,8 +80,10 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 100000x, i.e. 100000 inputs;
 e2e: envtest-bins ## The end-to-end tests alone (real processes; part of make test).
 	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$(K8S_ASSETS)} go test -count=1 -timeout 15m ./test/e2e/...
 
-bench-doip: ## DoIP encode/decode and round-trip benchmarks.
+DOIPBENCH_ARGS   ?=
+bench-doip: ## DoIP benchmarks: in-process encode/decode and round trips, then the whole stack (doip send against ecusim, two processes) beside a raw two-process TCP echo, with the ratio. Profiles: DOIPBENCH_ARGS='-doipbench.profile DIR'.
 	go test ./pkg/doip -run '^$$' -bench . -benchmem -count 5
+	go test ./test/doipbench -run '^$$' -bench BenchmarkWholeStack -benchtime 1x -timeout 20m -args $(DOIPBENCH_ARGS)
 
 bench-scheduler: envtest-bins ## Scheduler throughput and latency against raw status writes, on a real API server.
 	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$(K8S_ASSETS)} go test ./controllers/ -run '^$$' -bench BenchmarkScheduler -benchtime 1x -timeout 20m

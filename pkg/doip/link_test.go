@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 )
@@ -139,6 +140,39 @@ func TestConnReceiveDeadlineLeavesConnUsable(t *testing.T) {
 	close(expired)
 	if m, err := conn.Receive(ctx); err != nil || !bytes.Equal(m.Data, []byte{0x7F, 0x22, 0x78}) {
 		t.Fatalf("Receive after the expired one = %+v, %v", m, err)
+	}
+}
+
+// ReceiveBefore ends at its deadline with an error that matches os.ErrDeadlineExceeded, not the
+// context's, whether the caller reads the socket itself or the background reader holds it;
+// the message that arrives later is received by the next call.
+func TestConnReceiveBeforeDeadline(t *testing.T) {
+	expired := make(chan struct{})
+	addr := fakeEntity(t, func(r *rawConn) {
+		<-expired
+		r.send(&DiagnosticMessage{Source: 0x00E0, Target: 0x0E00, Data: []byte{0x7E, 0x00}})
+		r.waitHangUp()
+	})
+	ctx := testCtx(t)
+	conn, err := (&Client{}).Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, idle := range []time.Duration{0, 3 * idleHandover} { // the second wait finds the background reader on the socket
+		time.Sleep(idle)
+		start := time.Now()
+		_, err := conn.ReceiveBefore(ctx, start.Add(50*time.Millisecond))
+		if !errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil {
+			t.Fatalf("after %v idle: ReceiveBefore = %v, want os.ErrDeadlineExceeded", idle, err)
+		}
+		if waited := time.Since(start); waited < 50*time.Millisecond {
+			t.Fatalf("after %v idle: ReceiveBefore returned after %v, before its deadline", idle, waited)
+		}
+	}
+	close(expired)
+	if m, err := conn.ReceiveBefore(ctx, time.Now().Add(5*time.Second)); err != nil || !bytes.Equal(m.Data, []byte{0x7E, 0x00}) {
+		t.Fatalf("ReceiveBefore after the expired ones = %+v, %v", m, err)
 	}
 }
 

@@ -114,14 +114,15 @@ func (c *serverConn) read() {
 func (c *serverConn) readLoop() (moved bool) {
 	log := c.s.Logger.WithValues("remote", c.nc.RemoteAddr())
 	for {
-		if c.activated {
+		if c.activated && !c.generalArmed { // the initial inactivity timeout ends with activation
+			c.generalArmed = true
 			c.restartInactivity()
-			if !c.generalArmed { // the initial inactivity timeout ends with activation
-				c.generalArmed = true
-				c.nc.SetReadDeadline(time.Now().Add(c.s.timeout(c.s.GeneralInactivity, DefaultGeneralInactivity)))
-			}
+			c.nc.SetReadDeadline(time.Now().Add(c.s.timeout(c.s.GeneralInactivity, DefaultGeneralInactivity)))
 		}
 		h, p, err := c.rd.Next()
+		if err == nil && c.activated {
+			c.restartInactivity()
+		}
 		if err == nil && c.s.Hook != nil {
 			reportFrame(c.s.Hook, FrameReceived, false, c.nc.LocalAddr(), c.nc.RemoteAddr(), c.rd.last(h))
 		}

@@ -184,6 +184,26 @@ func TestServerGeneralInactivityClosesActivatedSocket(t *testing.T) {
 	raw.expectClosed()
 }
 
+// Frames keep an activated socket open well past T_TCP_General_Inactivity in all, though the
+// server moves its read deadline only when it falls due; once they stop, it closes.
+func TestServerFramesRestartGeneralInactivity(t *testing.T) {
+	s := echoServer()
+	s.GeneralInactivity = 300 * time.Millisecond
+	raw := dialRaw(t, startServer(t, s))
+	raw.activate(0x0E00)
+	for i := range byte(10) { // 1 s in all, each gap a third of the timer
+		time.Sleep(100 * time.Millisecond)
+		raw.send(diag(0x3E, i))
+		raw.expectACK()
+		raw.expectResponse(0x7E, i)
+	}
+	start := time.Now()
+	raw.expectClosed()
+	if idle := time.Since(start); idle < 250*time.Millisecond || idle > 2*time.Second {
+		t.Fatalf("closed after %v of inactivity, want about 300ms", idle)
+	}
+}
+
 func TestServerActivatedSocketOutlivesInitialInactivity(t *testing.T) {
 	s := echoServer()
 	s.InitialInactivity = 500 * time.Millisecond

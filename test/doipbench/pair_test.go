@@ -2,6 +2,7 @@ package doipbench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,17 +37,20 @@ func BenchmarkWholeStack(b *testing.B) {
 	sim := startProcess(b, exec.CommandContext(ctx, bin, "ecusim", "--listen", "127.0.0.1:0"), simReady)
 	echo := startProcess(b, roleCommand(ctx, self, "echo-server"), echoReady)
 	for b.Loop() {
-		var raw, stack []float64
+		var raw, stack, rawCPU, stackCPU []float64
 		for r := range *rounds {
-			raw = append(raw, runRaw(b, self, echo))
-			stack = append(stack, runStack(b, bin, sim, nil))
+			ms, cpu := runRaw(b, self, echo)
+			raw, rawCPU = append(raw, ms), append(rawCPU, cpu)
+			ms, cpu = runStack(b, bin, sim, nil)
+			stack, stackCPU = append(stack, ms), append(stackCPU, cpu)
 			fmt.Printf("round %d: raw %7.1f ms  stack %7.1f ms  ratio %.2f\n", r+1, raw[r], stack[r], stack[r]/raw[r])
 		}
 		rawMS, stackMS := median(raw), median(stack)
-		fmt.Printf("%d exchanges of 3E 00 (14 bytes out, 27 back), median of %d rounds:\n", *count, *rounds)
-		fmt.Printf("  raw two-process TCP echo      %8.1f ms  %6.2f µs/exchange  %8.0f/s\n", rawMS, rawMS*1e3/float64(*count), float64(*count)/rawMS*1e3)
-		fmt.Printf("  doip send against ecusim      %8.1f ms  %6.2f µs/exchange  %8.0f/s\n", stackMS, stackMS*1e3/float64(*count), float64(*count)/stackMS*1e3)
-		fmt.Printf("  ratio stack/raw               %8.2f (goal: 1.5 or less)\n", stackMS/rawMS)
+		n := float64(*count)
+		fmt.Printf("%d exchanges of 3E 00 (14 bytes out, 27 back), median of %d rounds (CPU: both processes, user and system):\n", *count, *rounds)
+		fmt.Printf("  raw two-process TCP echo   %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange\n", rawMS, rawMS*1e3/n, n/rawMS*1e3, median(rawCPU)*1e3/n)
+		fmt.Printf("  doip send against ecusim   %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange\n", stackMS, stackMS*1e3/n, n/stackMS*1e3, median(stackCPU)*1e3/n)
+		fmt.Printf("  ratio stack/raw            %8.2f (goal: 1.5 or less); load average %s\n", stackMS/rawMS, loadAverage())
 		b.ReportMetric(rawMS*1e3/float64(*count), "raw-µs/exchange")
 		b.ReportMetric(stackMS*1e3/float64(*count), "stack-µs/exchange")
 		b.ReportMetric(stackMS/rawMS, "stack/raw")
@@ -65,25 +70,32 @@ func profiled(b *testing.B, bin string, sim *process) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}
+	// The profiles name the binary's symbols; keep a copy beside them for go tool pprof.
+	if out, err := exec.Command("cp", bin, filepath.Join(dir, "ecufleet")).CombinedOutput(); err != nil {
+		b.Fatalf("copy the binary next to the profiles: %v\n%s", err, out)
+	}
+	bin = filepath.Join(dir, "ecufleet")
 	cmd := exec.Command(bin, "ecusim", "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "ECUFLEET_CPUPROFILE="+filepath.Join(dir, "ecusim.cpu"), "ECUFLEET_TRACE="+filepath.Join(dir, "ecusim.trace"))
 	psim := startProcess(b, cmd, simReady)
-	ms := runStack(b, bin, psim, []string{"ECUFLEET_CPUPROFILE=" + filepath.Join(dir, "send.cpu"), "ECUFLEET_TRACE=" + filepath.Join(dir, "send.trace")})
+	ms, _ := runStack(b, bin, psim, []string{"ECUFLEET_CPUPROFILE=" + filepath.Join(dir, "send.cpu"), "ECUFLEET_TRACE=" + filepath.Join(dir, "send.trace")})
 	psim.stop(b)
 	fmt.Printf("profiled run: %.1f ms; profiles in %s: go tool pprof -top %s %s/send.cpu (or ecusim.cpu); go tool trace %s/send.trace\n", ms, dir, bin, dir, dir)
 }
 
-// runRaw times one run of the raw pair's client against the running echo server.
-func runRaw(b *testing.B, self string, echo *process) float64 {
+// runRaw times one run of the raw pair's client against the running echo server: its loop's
+// milliseconds, and the CPU milliseconds of both processes over the run.
+func runRaw(b *testing.B, self string, echo *process) (ms, cpuMS float64) {
 	cmd := roleCommand(b.Context(), self, "echo-client")
 	cmd.Env = append(cmd.Env, envAddr+"="+echo.addr, envCount+"="+strconv.Itoa(*count))
 	var res rawResult
-	runJSON(b, cmd, &res)
-	return res.ElapsedMS
+	cpuMS = runJSON(b, cmd, echo, &res)
+	return res.ElapsedMS, cpuMS
 }
 
-// runStack times one `ecufleet doip send 3E00 --count N` against the running simulator.
-func runStack(b *testing.B, bin string, sim *process, env []string) float64 {
+// runStack times one `ecufleet doip send 3E00 --count N` against the running simulator, as
+// runRaw does.
+func runStack(b *testing.B, bin string, sim *process, env []string) (ms, cpuMS float64) {
 	cmd := exec.CommandContext(b.Context(), bin, "doip", "send", "3E00", "--count", strconv.Itoa(*count), "--ecu", sim.addr, "-o", "json")
 	cmd.Env = append(os.Environ(), env...)
 	var res struct {
@@ -91,14 +103,18 @@ func runStack(b *testing.B, bin string, sim *process, env []string) float64 {
 		Positive  int     `json:"positive"`
 		ElapsedMS float64 `json:"elapsedMillis"`
 	}
-	runJSON(b, cmd, &res)
+	cpuMS = runJSON(b, cmd, sim, &res)
 	if res.Positive != *count {
 		b.Fatalf("doip send: %d positive responses of %d", res.Positive, *count)
 	}
-	return res.ElapsedMS
+	return res.ElapsedMS, cpuMS
 }
 
-func runJSON(b *testing.B, cmd *exec.Cmd, v any) {
+// runJSON runs a client against server, decodes its JSON output into v and returns the CPU
+// milliseconds both processes spent meanwhile (the client's whole life, which includes its
+// start; the server's at /proc's 10 ms resolution).
+func runJSON(b *testing.B, cmd *exec.Cmd, server *process, v any) (cpuMS float64) {
+	before := server.cpuMS(b)
 	out, err := cmd.Output()
 	if err != nil {
 		b.Fatalf("%s: %v\n%s", cmd, err, stderrOf(err))
@@ -106,6 +122,31 @@ func runJSON(b *testing.B, cmd *exec.Cmd, v any) {
 	if err := json.Unmarshal(out, v); err != nil {
 		b.Fatalf("%s: decode %q: %v", cmd, out, err)
 	}
+	client := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return server.cpuMS(b) - before + float64(client.Microseconds())/1e3
+}
+
+// cpuMS is the user and system CPU the process has used so far, from /proc/PID/stat.
+func (p *process) cpuMS(b *testing.B) float64 {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name, which is in parentheses and may hold spaces: utime
+	// and stime are the 12th and 13th of them, in clock ticks (100 per second on Linux).
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) * 10
+}
+
+// loadAverage is the machine's 1-minute load average, to read the figures by.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func stderrOf(err error) []byte {
