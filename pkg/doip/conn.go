@@ -79,17 +79,26 @@ func (c *Conn) AliveCheck(ctx context.Context) (*AliveCheckResponse, error) {
 // after the one send on a new connection failed too); a drop after it shows only in the next
 // Receive, without that sentinel.
 func (c *Conn) Send(ctx context.Context, target uint16, data []byte) error {
-	return c.withReconnect(ctx, func(l *link) error { return c.send(ctx, l, target, data) })
+	return c.SendParts(ctx, target, nil, data)
 }
 
-func (c *Conn) send(ctx context.Context, l *link, target uint16, data []byte) error {
+// SendParts is Send of the message whose data is head followed by data, sent without joining
+// them first: a download's blocks go out from the image itself (uds.PartsTransport).
+func (c *Conn) SendParts(ctx context.Context, target uint16, head, data []byte) error {
+	if len(head) == 0 && len(data) < vectorWrite {
+		head, data = data, nil
+	}
+	return c.withReconnect(ctx, func(l *link) error { return c.send(ctx, l, target, head, data) })
+}
+
+func (c *Conn) send(ctx context.Context, l *link, target uint16, head, tail []byte) error {
 	deadline := time.Now().Add(c.cfg.AckTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	l.drain()
-	c.sendMsg = DiagnosticMessage{Source: c.cfg.TesterAddress, Target: target, Data: data}
-	err := l.write(&c.sendMsg, deadline)
+	c.sendMsg = DiagnosticMessage{Source: c.cfg.TesterAddress, Target: target, Data: head}
+	err := l.writeTail(&c.sendMsg, tail, deadline)
 	c.sendMsg.Data = nil // do not keep the caller's buffer
 	if err != nil {
 		return notAcknowledged(target, err) // a failed write always ends the link

@@ -127,24 +127,34 @@ func (l *link) lost() error {
 
 // write sends one frame in a single write, bounded by deadline.
 func (l *link) write(m Message, deadline time.Time) error {
+	return l.writeTail(m, nil, deadline)
+}
+
+// writeTail sends one frame whose payload goes on with tail (a diagnostic message's data given
+// in two parts), bounded by deadline. A large tail leaves in one writev with the rest of the
+// frame, so a flash block is not copied first; with a FrameHook the frame is built whole,
+// since the hook sees it so.
+func (l *link) writeTail(m Message, tail []byte, deadline time.Time) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	if l.wdl.Before(deadline) || l.wdl.Sub(deadline) > deadlineSlack {
 		l.wdl = deadline.Add(deadlineSlack)
 		l.nc.SetWriteDeadline(l.wdl)
 	}
+	l.wbuf = AppendFrame(l.wbuf[:0], l.version, m)
 	var err error
-	if dm, ok := m.(*DiagnosticMessage); ok && len(dm.Data) >= vectorWrite && l.hook == nil {
-		// One writev of the header and the caller's data: a flash block is not copied first.
-		l.wbuf = AppendFrame(l.wbuf[:0], l.version, &DiagnosticMessage{Source: dm.Source, Target: dm.Target})
-		binary.BigEndian.PutUint32(l.wbuf[4:8], uint32(len(l.wbuf)-HeaderLen+len(dm.Data)))
-		l.vec = append(l.vec[:0], l.wbuf, dm.Data)
+	if len(tail) >= vectorWrite && l.hook == nil {
+		binary.BigEndian.PutUint32(l.wbuf[4:8], uint32(len(l.wbuf)-HeaderLen+len(tail)))
+		l.vec = append(l.vec[:0], l.wbuf, tail)
 		_, err = l.vec.WriteTo(l.nc)
 		l.vec = l.vec[:cap(l.vec)]
 		clear(l.vec) // do not keep the caller's buffer
 		l.vec = l.vec[:0]
 	} else {
-		l.wbuf = AppendFrame(l.wbuf[:0], l.version, m)
+		if len(tail) > 0 {
+			l.wbuf = append(l.wbuf, tail...)
+			binary.BigEndian.PutUint32(l.wbuf[4:8], uint32(len(l.wbuf)-HeaderLen))
+		}
 		// Reported before the write: once the bytes are out, the answer may be read and reported
 		// before this goroutine runs again, and a trace must show the request first.
 		if l.hook != nil {

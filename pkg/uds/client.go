@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,6 +21,15 @@ type Transport interface {
 	// ReceiveFrom returns the next message addressed to the tester: its sender's logical
 	// address and its UDS bytes, which the Transport must not reuse.
 	ReceiveFrom(ctx context.Context) (source uint16, data []byte, err error)
+}
+
+// PartsTransport is a Transport that sends a request given in two parts as one message, so a
+// download's blocks go out from the image without being copied behind their SID and counter
+// (doip.Conn).
+type PartsTransport interface {
+	Transport
+	// SendParts is Send of head followed by data.
+	SendParts(ctx context.Context, target uint16, head, data []byte) error
 }
 
 // DeadlineTransport is a Transport whose receive takes the client's timer as a deadline, so a
@@ -128,6 +138,11 @@ func (c *Client) Timeouts() (p2, p2Star time.Duration) {
 // discarded. A request with the suppress-positive-response
 // bit returns (nil, nil) once sent. A missing answer is a *TimeoutError.
 func (c *Client) Request(ctx context.Context, req []byte) ([]byte, error) {
+	return c.request(ctx, req, nil)
+}
+
+// request is Request of req followed by data: a 36's SID and counter, then its block.
+func (c *Client) request(ctx context.Context, req, data []byte) ([]byte, error) {
 	if len(req) == 0 {
 		return nil, &ArgumentError{Name: "request", Reason: "empty; a UDS request has at least a service identifier"}
 	}
@@ -145,7 +160,7 @@ func (c *Client) Request(ctx context.Context, req []byte) ([]byte, error) {
 	}
 	sid := SID(req[0])
 	for attempt := 0; ; attempt++ {
-		if err := c.Transport.Send(ctx, c.Target, req); err != nil {
+		if err := c.send(ctx, req, data); err != nil {
 			return nil, fmt.Errorf("send UDS request %s to ECU 0x%04X: %w", sid, c.Target, err)
 		}
 		if SuppressesPositiveResponse(req) {
@@ -204,6 +219,17 @@ func (c *Client) await(ctx context.Context, req []byte) ([]byte, error) {
 		}
 		return resp, nil
 	}
+}
+
+// send hands req followed by data to the Transport, in two parts if it takes them so.
+func (c *Client) send(ctx context.Context, req, data []byte) error {
+	switch t, parts := c.Transport.(PartsTransport); {
+	case len(data) == 0:
+		return c.Transport.Send(ctx, c.Target, req)
+	case parts:
+		return t.SendParts(ctx, c.Target, req, data)
+	}
+	return c.Transport.Send(ctx, c.Target, append(slices.Clip(req), data...))
 }
 
 // receive returns the next message for the tester unless deadline passes first (timedOut).

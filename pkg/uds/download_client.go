@@ -110,14 +110,11 @@ func (c *Client) Download(ctx context.Context, address uint64, data []byte, opt 
 		return fail(SIDRequestDownload, err)
 	}
 
-	buf := make([]byte, 0, 2+min(size, len(data)))
 	resent := false
 	for off := 0; off < len(data); {
 		n := min(size, len(data)-off)
 		counter := byte(p.Blocks + 1) // 0x01..0xFF, then 0x00
-		td := TransferData{Counter: counter, Data: data[off : off+n]}
-		buf, _ = td.AppendBinary(buf[:0])
-		if resent, err = c.transferBlock(ctx, buf, counter, resent); err != nil {
+		if resent, err = c.transferBlock(ctx, counter, data[off:off+n], resent); err != nil {
 			return fail(SIDTransferData, err)
 		}
 		off += n
@@ -142,12 +139,13 @@ func (c *Client) Download(ctx context.Context, address uint64, data []byte, opt 
 // transferBlock sends one 36 and checks its answer, resending once after a timeout. After
 // a resend the ECU may answer twice (the first answer was late, not lost); lateDuplicate
 // says the block before was resent, so a second answer to it is skipped here.
-func (c *Client) transferBlock(ctx context.Context, req []byte, counter byte, lateDuplicate bool) (resent bool, err error) {
-	resp, err := c.Request(ctx, req)
+func (c *Client) transferBlock(ctx context.Context, counter byte, block []byte, lateDuplicate bool) (resent bool, err error) {
+	req := []byte{byte(SIDTransferData), counter} // the block follows it in the same message
+	resp, err := c.request(ctx, req, block)
 	var te *TimeoutError
 	if errors.As(err, &te) && ctx.Err() == nil {
 		resent = true
-		resp, err = c.Request(ctx, req)
+		resp, err = c.request(ctx, req, block)
 		if err != nil {
 			return resent, fmt.Errorf("no answer, and none to the resent block either: %w", err)
 		}
