@@ -20,9 +20,11 @@ const receiveQueue = 64
 // than the kernel's gathering.
 const vectorWrite = 2048
 
-// deadlineSlack is how far a socket deadline already set may be from a new one and still be
-// kept, so a round trip does not pay a deadline update per frame. A read deadline is kept only
-// if it is earlier (an early expiry is retried), a write deadline only if it is later.
+// deadlineSlack bounds how a socket deadline already set may differ from a new one and still
+// be kept, so a round trip does not pay a deadline update per frame: a write deadline is kept
+// if it is later by at most deadlineSlack; a read deadline if it is earlier (an early expiry is
+// retried) and still more than deadlineSlack away, so that the ACK's and the response's
+// deadlines, a second apart, do not each reset it.
 const deadlineSlack = 10 * time.Millisecond
 
 // aLongTimeAgo is a read deadline in the past: setting it makes a blocked Read return.
@@ -170,9 +172,9 @@ func (l *link) writeTail(m Message, tail []byte, deadline time.Time) error {
 }
 
 // setReadDeadline sets nc's read deadline to d (zero: none) unless the one already set expires
-// no later than d and at most deadlineSlack before it: an early expiry is retried by read.
+// no later than d and more than deadlineSlack from now: an early expiry is retried by read.
 func (l *link) setReadDeadline(d time.Time) {
-	if l.rdlSet && !l.rdl.IsZero() && (d.IsZero() || !l.rdl.After(d) && d.Sub(l.rdl) <= deadlineSlack) {
+	if l.rdlSet && !l.rdl.IsZero() && (d.IsZero() || !l.rdl.After(d)) && time.Until(l.rdl) > deadlineSlack {
 		return
 	}
 	l.nc.SetReadDeadline(d)
