@@ -3,8 +3,11 @@ package agent
 import (
 	"context"
 	"net"
+	"slices"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,9 +18,10 @@ import (
 	"github.com/ecufleet/ecufleet/pkg/uds"
 )
 
-// benchSim starts a simulated ECU on 127.0.0.1 and returns an ECU object pointing at it.
-func benchSim(b *testing.B) *v1alpha1.ECU {
-	sim, err := ecusim.New(ecusim.Config{Listen: "127.0.0.1:0"})
+// benchSim starts a simulated ECU of cfg on 127.0.0.1 and returns an ECU object pointing at it.
+func benchSim(b *testing.B, cfg ecusim.Config) *v1alpha1.ECU {
+	cfg.Listen = "127.0.0.1:0"
+	sim, err := ecusim.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,7 +41,7 @@ func BenchmarkStep(b *testing.B) { benchStep(b, nil) }
 
 // benchStep runs BenchmarkStep's loop with hook (nil: none) seeing the connection's frames.
 func benchStep(b *testing.B, hook doip.FrameHook) {
-	ecu := benchSim(b)
+	ecu := benchSim(b, ecusim.Config{})
 	ctx := context.Background()
 	ep, err := endpointFor(ctx, nil, ecu)
 	if err != nil {
@@ -67,7 +71,7 @@ func benchStep(b *testing.B, hook doip.FrameHook) {
 // BenchmarkBareExchange is the same request with pkg/uds and pkg/doip alone, the floor
 // BenchmarkStep is compared with.
 func BenchmarkBareExchange(b *testing.B) {
-	ecu := benchSim(b)
+	ecu := benchSim(b, ecusim.Config{})
 	ctx := context.Background()
 	c := doip.Client{}
 	conn, err := c.Dial(ctx, net.JoinHostPort(ecu.Spec.Address, strconv.Itoa(int(ecu.Spec.Port))))
@@ -83,4 +87,104 @@ func BenchmarkBareExchange(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkFlashPath flashes 16 MiB in 4 KiB blocks into the simulator three ways, one after
+// the other in each iteration: as `ecufleet doip download` does (a bare doip.Conn and
+// uds.Client), and as the agent does (the job's session, its progress callback and, with
+// spec.trace OnFailure or Always, the job's tracer on every frame). It reports each one's
+// microseconds per block; the agent's are not to exceed the command's (issue 14, goal 2).
+func BenchmarkFlashPath(b *testing.B) {
+	const size, block = 16 << 20, 4096
+	image := make([]byte, size)
+	ecu := benchSim(b, ecusim.Config{UDS: ecusim.UDS{Security: &ecusim.Security{Levels: []int{}},
+		Flash: ecusim.Flash{MaxNumberOfBlockLength: block + 2}}})
+	ctx := context.Background()
+	c := doip.Client{TesterAddress: 0x0E80} // each of the three is a tester of its own
+	conn, err := c.Dial(ctx, net.JoinHostPort(ecu.Spec.Address, strconv.Itoa(int(ecu.Spec.Port))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	bare := uds.NewClient(conn, 0x00E0)
+	untraced := benchSession(b, ecu, 0x0E81, nil)
+	tr, err := newTracer(v1alpha1.TraceOnFailure)
+	if err != nil {
+		b.Fatal(err)
+	}
+	traced := benchSession(b, ecu, 0x0E82, tr.frameHook())
+	at := &attempt{steps: make([]v1alpha1.StepStatus, 1)}
+	// flash returns the microseconds per block, of the clock and of the process's CPU (the
+	// simulator's share included, the same for all three).
+	flash := func(c *uds.Client, progress func(uds.DownloadProgress)) (wall, cpu float64) {
+		start, cpu0 := time.Now(), processCPU()
+		if _, err := c.Request(ctx, []byte{0x10, 0x02}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Download(ctx, 0, image, uds.DownloadOptions{Progress: progress}); err != nil {
+			b.Fatal(err)
+		}
+		const blocks = size / block
+		return float64(time.Since(start).Microseconds()) / blocks, float64((processCPU() - cpu0).Microseconds()) / blocks
+	}
+	// The agent's per-block progress work (download.go's update): the step's transfer status.
+	agentProgress := func(p uds.DownloadProgress) {
+		t := v1alpha1.TransferStatus{Bytes: p.Bytes, Blocks: int64(p.Blocks), TotalBytes: size}
+		at.steps[0].Transfer = &t
+	}
+	paths := []struct {
+		name      string
+		c         *uds.Client
+		progress  func(uds.DownloadProgress)
+		wall, cpu []float64
+	}{
+		{name: "cli", c: bare, progress: func(uds.DownloadProgress) {}},
+		{name: "agent", c: untraced.uds, progress: agentProgress},
+		{name: "agent-traced", c: traced.uds, progress: agentProgress},
+	}
+	for b.Loop() {
+		for i := range paths {
+			p := &paths[i]
+			wall, cpu := flash(p.c, p.progress)
+			p.wall, p.cpu = append(p.wall, wall), append(p.cpu, cpu)
+		}
+	}
+	for _, p := range paths {
+		b.ReportMetric(medianOf(p.wall), p.name+"-µs/block")
+		b.ReportMetric(medianOf(p.cpu), p.name+"-cpu-µs/block")
+	}
+}
+
+// processCPU is the user and system CPU time the process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchSession opens the job session the agent would for ecu as tester, with hook seeing its
+// frames.
+func benchSession(b *testing.B, ecu *v1alpha1.ECU, tester int32, hook doip.FrameHook) *session {
+	ctx := context.Background()
+	ecu = ecu.DeepCopy()
+	ecu.Spec.TesterAddress = tester
+	ep, err := endpointFor(ctx, nil, ecu)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ep.client.Hook = hook
+	s, err := openSession(ctx, ep, defaultActiveDeadline, logr.Discard())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.close)
+	return s
+}
+
+func medianOf(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

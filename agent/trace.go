@@ -60,7 +60,9 @@ func newTracer(mode v1alpha1.TraceMode) (*tracer, error) {
 		return nil, nil
 	}
 	t := &tracer{comment: commentActivation}
-	t.gz = gzip.NewWriter(&t.buf)
+	// BestSpeed: a flash records thousands of frames, and the default level costs each block
+	// more CPU than its exchange with the ECU; the trace still compresses several-fold.
+	t.gz, _ = gzip.NewWriterLevel(&t.buf, gzip.BestSpeed)
 	w, err := pcapng.NewWriter(t.gz, pcapng.Options{MaxBytes: TraceMaxBytes - traceTrailer, Stored: t.buf.Len})
 	if err != nil {
 		return nil, fmt.Errorf("start the job's trace: %w", err)

@@ -146,8 +146,8 @@ func TestImplicitOpen(t *testing.T) {
 }
 
 // TestBudgetCompressed bounds the gzipped trace rather than the pcapng: the writer flushes
-// the gzip.Writer after each write, stores more than MaxBytes of pcapng, and the gzip
-// output, trailer included, stays within it.
+// the gzip.Writer once its worst-case count nears the budget, stores more than MaxBytes of
+// pcapng, and the gzip output, trailer included, stays within it.
 func TestBudgetCompressed(t *testing.T) {
 	var out bytes.Buffer
 	zw := gzip.NewWriter(&out)
@@ -221,5 +221,52 @@ func TestConcurrentRecording(t *testing.T) {
 	}
 	if len(tr.packets) != 3+2*each || w.Frames() != 2*each {
 		t.Errorf("%d packets, %d frames; want %d and %d", len(tr.packets), w.Frames(), 3+2*each, 2*each)
+	}
+}
+
+// countingFlusher is a compressing destination that counts the Writer's flushes.
+type countingFlusher struct {
+	*gzip.Writer
+	flushes int
+}
+
+func (c *countingFlusher) Flush() error { c.flushes++; return c.Writer.Flush() }
+
+// TestBudgetFlushesOnlyNearTheEnd: far within the budget, frames are not followed by a flush
+// of the compressor each (a flash's thousands of blocks would each pay one); near it, the
+// writer flushes to count exactly, and the output still stays within the budget.
+func TestBudgetFlushesOnlyNearTheEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		budget      int
+		wantFlushes func(int) bool
+	}{
+		{"far within", 1 << 20, func(n int) bool { return n == 0 }},
+		{"reached", 8 << 10, func(n int) bool { return n > 0 && n < 2000 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			zw := &countingFlusher{Writer: gzip.NewWriter(&out)}
+			w, err := NewWriter(zw, Options{MaxBytes: tc.budget - 64, Stored: out.Len})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 2000; i++ {
+				f := Frame{Time: t0.Add(time.Duration(i) * time.Millisecond), Dir: Direction(i % 2), Transport: TCP,
+					Local: tester, Remote: ecu, Data: doipMsg(0x8001, 0x0E, 0x00, 0x00, 0xE0, 0x36, byte(i), byte(i>>8), 1, 2, 3, 4)}
+				if err := w.Frame(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := zw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.wantFlushes(zw.flushes) {
+				t.Errorf("%d flushes for 2000 frames (truncated %v)", zw.flushes, w.Truncated())
+			}
+			if out.Len() > tc.budget {
+				t.Errorf("gzipped trace is %d bytes, budget %d", out.Len(), tc.budget)
+			}
+		})
 	}
 }

@@ -1,6 +1,6 @@
 package pcapng
 
-import "fmt"
+import "strconv"
 
 const (
 	doipHeaderLen         = 8
@@ -24,10 +24,19 @@ func trimTransferData(msg []byte) ([]byte, string) {
 		msg[doipHeaderLen+diagAddressLen] != udsTransferData {
 		return msg, ""
 	}
-	out := make([]byte, keep)
+	out := make([]byte, keep, keep+128) // the comment is built behind the bytes: one allocation
 	copy(out, msg[:keep])
 	be.PutUint32(out[4:], uint32(keep-doipHeaderLen))
 	data := len(msg) - (keep - TransferDataKeep)
-	return out, fmt.Sprintf("TransferData trimmed for the trace: %d of %d data bytes kept (DoIP message of %d bytes, now %d)",
-		TransferDataKeep, data, len(msg), keep)
+	// The note is appended with strconv, not fmt: a flash trims thousands of blocks.
+	note := append(out[keep:], "TransferData trimmed for the trace: "...)
+	note = strconv.AppendInt(note, TransferDataKeep, 10)
+	note = append(note, " of "...)
+	note = strconv.AppendInt(note, int64(data), 10)
+	note = append(note, " data bytes kept (DoIP message of "...)
+	note = strconv.AppendInt(note, int64(len(msg)), 10)
+	note = append(note, " bytes, now "...)
+	note = strconv.AppendInt(note, keep, 10)
+	note = append(note, ')')
+	return out, string(note)
 }

@@ -40,9 +40,11 @@ type Options struct {
 	Application string
 	// Stored, when set, is how many bytes the destination holds so far, for a destination
 	// that compresses (gzip for the job's ConfigMap): MaxBytes then bounds Stored() plus the
-	// next call's uncompressed size, which holds however badly it compresses. When the
-	// io.Writer has a Flush() error method (gzip.Writer does), the Writer calls it after
-	// every write so Stored is exact. Leave room for the compressor's trailer.
+	// uncompressed size of what the compressor may still hold and of the next write, with
+	// deflate's worst-case growth, which holds however badly it compresses. When the io.Writer
+	// has a Flush() error method (gzip.Writer does), the Writer calls it only once that bound
+	// would pass MaxBytes, to count exactly from then on: a flush per frame would cost a
+	// flash's every block a compressor flush. Leave room for the compressor's trailer.
 	Stored func() int
 }
 
@@ -54,6 +56,7 @@ type Writer struct {
 	w         io.Writer
 	opts      Options
 	written   int
+	unflushed int // bytes written since the compressor's last flush (with Options.Stored)
 	frames    int
 	dropped   int
 	truncated bool
@@ -89,6 +92,9 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 		return nil, fmt.Errorf("pcapng: writing the file header: %w", err)
 	}
 	wr.written = len(hdr)
+	if opts.Stored != nil {
+		wr.unflushed = len(hdr)
+	}
 	return wr, nil
 }
 
@@ -194,7 +200,7 @@ func (w *Writer) Frame(f Frame) error {
 		return nil
 	}
 	data, trimNote := trimTransferData(f.Data)
-	if w.opts.MaxBytes != 0 && w.stored()+len(data) > w.opts.MaxBytes {
+	if !w.fits(len(data)) {
 		// Cannot fit whatever the headers: drop it before building its packets, so a huge
 		// frame costs no allocation.
 		w.truncated = true
@@ -239,7 +245,7 @@ func (w *Writer) Frame(f Frame) error {
 // flush writes w.pending if it fits the budget; otherwise it marks the trace truncated and
 // counts the frame (when the pending packets are one) as dropped.
 func (w *Writer) flush(isFrame bool) error {
-	if w.opts.MaxBytes != 0 && w.stored()+len(w.pending) > w.opts.MaxBytes {
+	if !w.fits(len(w.pending)) {
 		w.truncated = true
 		if isFrame {
 			w.dropped++
@@ -251,11 +257,8 @@ func (w *Writer) flush(isFrame bool) error {
 		return w.err
 	}
 	w.written += len(w.pending)
-	if f, ok := w.w.(flusher); ok && w.opts.Stored != nil {
-		if err := f.Flush(); err != nil {
-			w.err = fmt.Errorf("pcapng: flushing packets: %w", err)
-			return w.err
-		}
+	if w.opts.Stored != nil {
+		w.unflushed += len(w.pending)
 	}
 	if isFrame {
 		w.frames++
@@ -263,10 +266,37 @@ func (w *Writer) flush(isFrame bool) error {
 	return nil
 }
 
-// stored is the bytes the budget counts as used: the destination's own count when given.
+// fits reports whether n more bytes stay within MaxBytes. With a compressing destination it
+// first counts what the compressor may still hold at its worst, and flushes it to count
+// exactly only when that bound is too high.
+func (w *Writer) fits(n int) bool {
+	if w.opts.MaxBytes == 0 {
+		return true
+	}
+	if w.stored()+n <= w.opts.MaxBytes {
+		return true
+	}
+	f, ok := w.w.(flusher)
+	if !ok || w.opts.Stored == nil || w.unflushed == 0 {
+		return false
+	}
+	if err := f.Flush(); err != nil {
+		w.err = fmt.Errorf("pcapng: flushing packets: %w", err)
+		return false
+	}
+	w.unflushed = 0
+	return w.stored()+n <= w.opts.MaxBytes
+}
+
+// stored is the bytes the budget counts as used: the destination's own count when given,
+// plus, for what the compressor may still hold, its uncompressed size and deflate's
+// worst-case growth (5 bytes per stored block of up to 64 KiB) and a flush marker.
 func (w *Writer) stored() int {
 	if w.opts.Stored != nil {
-		return w.opts.Stored()
+		if w.unflushed == 0 {
+			return w.opts.Stored()
+		}
+		return w.opts.Stored() + w.unflushed + 5*(w.unflushed/65535+1) + 16
 	}
 	return w.written
 }
