@@ -57,9 +57,15 @@ type link struct {
 	rt readToken // who reads the socket now: a caller or the background reader
 
 	// interruptFn (the method value of interrupt, made once so a read does not allocate it) ends
-	// a read whose context ends; it then signals interrupted.
+	// a read whose context ends; it then signals interrupted. watched is the context it is
+	// registered on and stopWatch undoes that, under watchMu; close ends the registration, so
+	// a long-lived context does not keep a closed link.
 	interruptFn func()
 	interrupted chan struct{}
+	watchMu     sync.Mutex
+	watched     context.Context
+	stopWatch   func() bool
+	unwatched   bool // closed: register no more
 
 	// Owned by the read token holder.
 	rd      *Reader
@@ -93,6 +99,12 @@ func (l *link) close() {
 	l.once.Do(func() {
 		close(l.closing)
 		l.rt.stop()
+		l.watchMu.Lock()
+		if l.stopWatch != nil {
+			l.stopWatch() // an interrupt under way only sets a deadline on the closed socket
+		}
+		l.watched, l.stopWatch, l.unwatched = nil, nil, true
+		l.watchMu.Unlock()
 		l.nc.Close()
 		if l.hook != nil {
 			l.event(false)
@@ -438,7 +450,7 @@ func (l *link) readAnswer(ctx context.Context, deadline time.Time) (ev event, ok
 		return event{}, false, nil
 	}
 	deadline, ctxBound := readDeadline(ctx, deadline)
-	defer l.release(l.interruptOn(ctx))
+	l.interruptOn(ctx)
 	for {
 		h, p, err := l.readFrame(ctx, deadline, ctxBound)
 		if err != nil {
@@ -475,7 +487,7 @@ func (l *link) readMessage(ctx context.Context, deadline time.Time) (*Diagnostic
 		return m, nil
 	}
 	deadline, ctxBound := readDeadline(ctx, deadline)
-	defer l.release(l.interruptOn(ctx))
+	l.interruptOn(ctx)
 	for {
 		h, p, err := l.readFrame(ctx, deadline, ctxBound)
 		if err != nil {
@@ -499,21 +511,25 @@ func readDeadline(ctx context.Context, deadline time.Time) (time.Time, bool) {
 	return deadline, false
 }
 
-// interruptOn makes ctx's end interrupt the token holder's read; release undoes it. It returns
-// nil for a context that never ends.
-func (l *link) interruptOn(ctx context.Context) (stop func() bool) {
-	if ctx.Done() == nil {
-		return nil
+// interruptOn makes ctx's end interrupt the token holder's read. The registration stays for
+// the next reads with the same context (a caller's calls mostly share one), so a round trip
+// does not register and unregister twice; an interrupt that comes between reads makes the next
+// read with that context end at once with its error, which is what it would do anyway.
+func (l *link) interruptOn(ctx context.Context) {
+	l.watchMu.Lock()
+	defer l.watchMu.Unlock()
+	if ctx == l.watched || l.unwatched {
+		return
 	}
-	return context.AfterFunc(ctx, l.interruptFn)
-}
-
-// release undoes interruptOn, waiting for an interrupt already under way so that it cannot hit
-// a later read.
-func (l *link) release(stop func() bool) {
-	if stop != nil && !stop() {
+	// Undo the registration on the earlier context, waiting for an interrupt already under
+	// way so that it cannot hit a read for this one.
+	if l.stopWatch != nil && !l.stopWatch() {
 		<-l.interrupted
 		l.rdlSet = false
+	}
+	l.watched, l.stopWatch = nil, nil
+	if ctx.Done() != nil { // else a context that never ends
+		l.watched, l.stopWatch = ctx, context.AfterFunc(ctx, l.interruptFn)
 	}
 }
 
