@@ -41,18 +41,8 @@ func BenchmarkStep(b *testing.B) { benchStep(b, nil) }
 
 // benchStep runs BenchmarkStep's loop with hook (nil: none) seeing the connection's frames.
 func benchStep(b *testing.B, hook doip.FrameHook) {
-	ecu := benchSim(b, ecusim.Config{})
+	s := benchSession(b, benchSim(b, ecusim.Config{}), 0, hook)
 	ctx := context.Background()
-	ep, err := endpointFor(ctx, nil, ecu)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ep.client.Hook = hook
-	s, err := openSession(ctx, ep, defaultActiveDeadline, logr.Discard())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.close()
 	value := "ECUFLEETSIM000001"
 	step := &v1alpha1.Step{Name: "read-vin", UDS: &v1alpha1.UDSAction{ReadDataByIdentifier: &v1alpha1.DIDRef{DID: 0xF190}},
 		Expect: &v1alpha1.Expectation{Value: &value}}
@@ -164,8 +154,8 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// benchSession opens the job session the agent would for ecu as tester, with hook seeing its
-// frames.
+// benchSession opens the job session the agent would for ecu as tester (0: the default), with
+// hook seeing its frames.
 func benchSession(b *testing.B, ecu *v1alpha1.ECU, tester int32, hook doip.FrameHook) *session {
 	ctx := context.Background()
 	ecu = ecu.DeepCopy()

@@ -114,6 +114,17 @@ type rawConn struct {
 	rd *Reader
 }
 
+// dialConn dials addr with a default Client, closing the Conn when the test ends.
+func dialConn(t testing.TB, ctx context.Context, addr string) *Conn {
+	t.Helper()
+	conn, err := (&Client{}).Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
 func dialRaw(t testing.TB, addr string) *rawConn {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)

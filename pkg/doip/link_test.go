@@ -154,11 +154,7 @@ func TestConnReceiveBeforeDeadline(t *testing.T) {
 		r.waitHangUp()
 	})
 	ctx := testCtx(t)
-	conn, err := (&Client{}).Dial(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialConn(t, ctx, addr)
 	for _, idle := range []time.Duration{0, 3 * idleHandover} { // the second wait finds the background reader on the socket
 		time.Sleep(idle)
 		start := time.Now()
