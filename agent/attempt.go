@@ -160,6 +160,13 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 		} else if err != nil && ctx.Err() == nil {
 			at.log.Error(err, "Cannot write the job progress; the final result will carry it", "step", step.Name)
 		}
+		if ctx.Err() != nil {
+			// Cancelled while the write waited for the API server (the Lease fence, a deletion):
+			// the step must not reach the ECU, which may already be another agent's.
+			skip = "not run: " + context.Cause(ctx).Error()
+			at.steps[i].Phase, at.steps[i].Message = v1alpha1.StepSkipped, skip
+			continue
+		}
 		timeout := stepTimeout(step)
 		stepCtx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("step %q timed out after %v", step.Name, timeout))
 		start := time.Now()
