@@ -86,7 +86,17 @@ var _ = Describe("the API server away for 30 seconds", func() {
 				resumed = true
 			}
 		}
-		DeferCleanup(resume) // whatever happens, the next specs get their API server back
+		DeferCleanup(func(ctx SpecContext) { // whatever happens, the next specs get their API server and processes back
+			resume()
+			if controller.exited() {
+				controller = startController(ctx)
+			}
+			for n, a := range agents {
+				if a.exited() {
+					agents[n] = startAgent(ctx, n)
+				}
+			}
+		})
 		stopped := time.Now()
 		select {
 		case <-ctx.Done():
@@ -163,6 +173,9 @@ var _ = Describe("the API server away for 30 seconds", func() {
 			got := h.Holders(s.ecu)
 			slices.Sort(got)
 			Expect(got).To(Equal(onECU(e)), "holders of ECU %s", s.ecu)
+			for _, j := range got {
+				Expect(h.Holds(s.ecu, j)).To(BeNumerically("<=", done[j].Status.Attempts), "job %s held ECU %s more often than it had attempts", j, s.ecu)
+			}
 		}
 	}, SpecTimeout(5*time.Minute))
 })
