@@ -181,8 +181,8 @@ var _ = Describe("the API server away for 30 seconds", func() {
 })
 
 // apiServerPid finds the suite's running kube-apiserver in the pid file `ecufleet dev` keeps
-// beside its kubeconfig ("child PID STARTTIME PATH" lines). The file may also name processes
-// that exited (envtest starts a control plane binary again when its first try fails).
+// beside its kubeconfig ("child PID STARTTIME PATH" lines). The file also names a process that
+// has exited: envtest runs each binary once with --help to learn its flags before starting it.
 func apiServerPid() int {
 	GinkgoHelper()
 	data, err := os.ReadFile(kubeconfig + ".pids")
