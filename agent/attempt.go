@@ -40,15 +40,16 @@ const (
 )
 
 // attempt is one run of a job's steps by this agent. The job loop reads only its identity (key,
-// uid, ecu) and cancels it or waits for done; everything else belongs to its goroutine.
+// uid, attempts, ecu) and cancels it or waits for done; everything else belongs to its goroutine.
 type attempt struct {
-	r      *jobRunner
-	log    logr.Logger
-	key    types.NamespacedName
-	uid    types.UID
-	ecu    types.NamespacedName // the ECU the job was scheduled on, kept off the prober's sockets
-	cancel context.CancelCauseFunc
-	done   chan struct{} // closed when the goroutine has closed its connection and returned
+	r        *jobRunner
+	log      logr.Logger
+	key      types.NamespacedName
+	uid      types.UID
+	attempts int32                // the job's status.attempts when the attempt started: which attempt this is
+	ecu      types.NamespacedName // the ECU the job was scheduled on, kept off the prober's sockets
+	cancel   context.CancelCauseFunc
+	done     chan struct{} // closed when the goroutine has closed its connection and returned
 
 	job   *v1alpha1.DiagnosticJob // the version last read or written
 	plan  []v1alpha1.Step         // the steps as they were when the attempt started
@@ -60,7 +61,7 @@ type attempt struct {
 // newAttempt prepares an attempt of job (a copy the attempt owns); cancel ends its context.
 func newAttempt(r *jobRunner, job *v1alpha1.DiagnosticJob, cancel context.CancelCauseFunc) *attempt {
 	key := types.NamespacedName{Namespace: job.Namespace, Name: job.Name}
-	return &attempt{r: r, log: r.log.WithValues("job", key), key: key, uid: job.UID,
+	return &attempt{r: r, log: r.log.WithValues("job", key), key: key, uid: job.UID, attempts: job.Status.Attempts,
 		ecu: types.NamespacedName{Namespace: job.Namespace, Name: job.Status.ECU}, cancel: cancel, done: make(chan struct{}),
 		job: job, plan: job.DeepCopy().Spec.Steps}
 }
@@ -158,6 +159,13 @@ func (at *attempt) runSteps(ctx context.Context, sess *session) error {
 			return err
 		} else if err != nil && ctx.Err() == nil {
 			at.log.Error(err, "Cannot write the job progress; the final result will carry it", "step", step.Name)
+		}
+		if ctx.Err() != nil {
+			// Cancelled while the write waited for the API server (the Lease fence, a deletion):
+			// the step must not reach the ECU, which may already be another agent's.
+			skip = "not run: " + context.Cause(ctx).Error()
+			at.steps[i].Phase, at.steps[i].Message = v1alpha1.StepSkipped, skip
+			continue
 		}
 		timeout := stepTimeout(step)
 		stepCtx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("step %q timed out after %v", step.Name, timeout))

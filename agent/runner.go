@@ -36,9 +36,10 @@ type jobRunner struct {
 	fetcher       *image.Fetcher          // fetches the images of download steps, one cache for the agent
 
 	mu      sync.Mutex
-	running map[types.NamespacedName]*attempt // attempts running in this process
-	waiting map[types.NamespacedName]struct{} // Scheduled jobs waiting for a free slot
-	wg      sync.WaitGroup                    // the attempts' goroutines, waited for when Run returns
+	running map[types.NamespacedName]*attempt      // attempts running in this process
+	waiting map[types.NamespacedName]struct{}      // Scheduled jobs waiting for a free slot
+	fenced  map[types.NamespacedName]fencedAttempt // attempts cut off by fence, until the job says how they ended
+	wg      sync.WaitGroup                         // the attempts' goroutines, waited for when Run returns
 }
 
 // newJobRunner prepares the job runner; statusChanged is called whenever an attempt starts or ends.
@@ -56,7 +57,15 @@ func newJobRunner(c client.Client, r client.Reader, rec events.EventRecorder, op
 		fetcher:       newFetcher(opts, r, log),
 		running:       make(map[types.NamespacedName]*attempt),
 		waiting:       make(map[types.NamespacedName]struct{}),
+		fenced:        make(map[types.NamespacedName]fencedAttempt),
 	}
+}
+
+// fencedAttempt identifies an attempt that fence cancelled: it wrote no result, so the job
+// loop ends it (reason AgentLost) once the API server answers again.
+type fencedAttempt struct {
+	uid      types.UID
+	attempts int32 // status.attempts of the job when the attempt started
 }
 
 // Timing of the job loop.
@@ -81,6 +90,7 @@ func (jr *jobRunner) reconcileJob(ctx context.Context, req reconcile.Request) (r
 			jr.cancelAttempt(req.NamespacedName, "", errJobReleased)
 			jr.mu.Lock()
 			delete(jr.waiting, req.NamespacedName)
+			delete(jr.fenced, req.NamespacedName)
 			jr.mu.Unlock()
 			return reconcile.Result{}, nil
 		}
@@ -90,6 +100,9 @@ func (jr *jobRunner) reconcileJob(ctx context.Context, req reconcile.Request) (r
 		jr.cancelAttempt(req.NamespacedName, at.uid, errJobReleased) // the job was recreated under the same name
 	}
 	st := &job.Status
+	if st.Phase != v1alpha1.JobRunning {
+		jr.forgetFenced(req.NamespacedName) // its attempt ended some other way, or never began
+	}
 	switch {
 	case !job.DeletionTimestamp.IsZero():
 		return reconcile.Result{}, jr.release(ctx, job, errJobDeleted)
@@ -155,38 +168,68 @@ func (jr *jobRunner) release(ctx context.Context, job *v1alpha1.DiagnosticJob, c
 }
 
 // endOrphan ends an attempt that claims to run on this agent while no runner of this process
-// holds it: an earlier run of the agent started it and stopped (crash, restart). The steps may
-// have changed the ECU, so they are not run again here: the attempt fails with reason
-// AgentRestarted and the controller decides whether to retry. Only Running attempts can be
-// orphans: a runner writes Running (with every step Pending) before its first step starts.
+// holds it: an earlier run of the agent started it and stopped (crash, restart), or fence cut
+// it off while the Lease could not be renewed and the API server could not be told. The steps
+// may have changed the ECU, so they are not run again here: the attempt fails with reason
+// AgentRestarted (or AgentLost after a fence) and the controller decides whether to retry.
+// Only Running attempts can be orphans: a runner writes Running (with every step Pending)
+// before its first step starts.
 func (jr *jobRunner) endOrphan(ctx context.Context, job *v1alpha1.DiagnosticJob) error {
 	key := types.NamespacedName{Namespace: job.Namespace, Name: job.Name}
+	jr.mu.Lock()
+	f, fenced := jr.fenced[key]
+	jr.mu.Unlock()
+	fenced = fenced && f.uid == job.UID && f.attempts == job.Status.Attempts
+	reason, why := v1alpha1.ReasonAgentRestarted, "the agent restarted"
+	msg := fmt.Sprintf("Agent %s restarted during the attempt; its steps are not run again on this connection", jr.opts.Name)
+	if fenced {
+		reason, why = v1alpha1.ReasonAgentLost, errLeaseLost.Error()
+		msg = fmt.Sprintf("Agent %s could not renew its Lease within %v and stopped the attempt, so that another agent may take the ECU; its steps are not run again on this connection",
+			jr.opts.Name, jr.opts.LeaseDuration)
+	}
 	wrote, err := patch.Mutate(ctx, jr.client, jr.reader, job, patch.Options{Status: true}, func(j *v1alpha1.DiagnosticJob) (bool, error) {
 		st := &j.Status
 		if st.Phase != v1alpha1.JobRunning || st.Agent != jr.opts.Name || st.Reason == v1alpha1.ReasonSuspended || j.Spec.Suspend ||
-			!j.DeletionTimestamp.IsZero() || jr.attemptOf(key) != nil {
+			!j.DeletionTimestamp.IsZero() || jr.attemptOf(key) != nil || fenced && st.Attempts != f.attempts {
 			return false, nil // the cache was stale, or the job moved on
 		}
 		now := metav1.Now()
 		for i := range st.Steps {
 			switch st.Steps[i].Phase {
 			case v1alpha1.StepRunning:
-				st.Steps[i].Phase, st.Steps[i].Message = v1alpha1.StepFailed, "interrupted: the agent restarted during this step"
+				st.Steps[i].Phase, st.Steps[i].Message = v1alpha1.StepFailed, "interrupted: "+why+" during this step"
 			case v1alpha1.StepPending, "":
-				st.Steps[i].Phase, st.Steps[i].Message = v1alpha1.StepSkipped, "not run: the agent restarted"
+				st.Steps[i].Phase, st.Steps[i].Message = v1alpha1.StepSkipped, "not run: "+why
 			}
 		}
-		st.Phase, st.Reason, st.CompletionTime = v1alpha1.JobFailed, v1alpha1.ReasonAgentRestarted, &now
+		st.Phase, st.Reason, st.CompletionTime = v1alpha1.JobFailed, reason, &now
 		st.Progress = progressOf(st.Steps)
-		st.Message = fmt.Sprintf("Agent %s restarted during the attempt; its steps are not run again on this connection", jr.opts.Name)
+		st.Message = msg
 		st.SetConditions(j.Generation, now.Time)
 		return true, nil
 	})
-	if err == nil && wrote {
-		jr.log.Info("Ended an attempt interrupted by an agent restart", "job", key)
-		recordEvent(jr.recorder, job, true, v1alpha1.ReasonAgentRestarted, "Run", job.Status.Message)
+	if err != nil {
+		return err
 	}
-	return err
+	if fenced {
+		jr.forgetFenced(key)
+	}
+	if wrote {
+		if fenced {
+			jr.log.Info("Ended an attempt cut off while the Lease could not be renewed", "job", key)
+		} else {
+			jr.log.Info("Ended an attempt interrupted by an agent restart", "job", key)
+		}
+		recordEvent(jr.recorder, job, true, reason, "Run", msg)
+	}
+	return nil
+}
+
+// forgetFenced drops the note that fence cut off key's attempt.
+func (jr *jobRunner) forgetFenced(key types.NamespacedName) {
+	jr.mu.Lock()
+	defer jr.mu.Unlock()
+	delete(jr.fenced, key)
 }
 
 // attemptOf returns the attempt of key running in this process, or nil.
@@ -215,9 +258,18 @@ func (jr *jobRunner) cancelAll(cause error) {
 }
 
 // fence cancels every running attempt because the Lease may have expired: the controller will
-// hand their ECUs to other agents, and two testers must never talk to one ECU at once.
+// hand their ECUs to other agents, and two testers must never talk to one ECU at once. Such an
+// attempt writes nothing; once its goroutine ends, finish hands its job back to the job loop,
+// which ends the attempt (AgentLost) when the API server answers, unless the controller ended
+// it first. Without that, a job whose agent renews its Lease again before the controller looks
+// would stay Running, holding its ECU, until its deadline.
 func (jr *jobRunner) fence() {
-	jr.cancelAll(errLeaseLost)
+	jr.mu.Lock()
+	defer jr.mu.Unlock()
+	for key, at := range jr.running {
+		jr.fenced[key] = fencedAttempt{uid: at.uid, attempts: at.attempts}
+		at.cancel(errLeaseLost)
+	}
 }
 
 // holdsECU tells whether one of this process's attempts is connected to the ECU, so the prober
@@ -270,9 +322,12 @@ func (jr *jobRunner) finish(at *attempt) {
 	if jr.running[at.key] == at {
 		delete(jr.running, at.key)
 	}
-	waiting := make([]types.NamespacedName, 0, len(jr.waiting))
+	waiting := make([]types.NamespacedName, 0, len(jr.waiting)+1)
 	for k := range jr.waiting {
 		waiting = append(waiting, k)
+	}
+	if f, ok := jr.fenced[at.key]; ok && f.uid == at.uid {
+		waiting = append(waiting, at.key) // the job loop ends the attempt fence cut off
 	}
 	jr.mu.Unlock()
 	close(at.done)

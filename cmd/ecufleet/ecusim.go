@@ -25,6 +25,7 @@ func newECUSimCmd() *cobra.Command {
 		announce         int
 		announceInterval time.Duration
 		announceTo       string
+		verbosity        int
 	)
 	cmd := &cobra.Command{
 		Use:   "ecusim",
@@ -69,7 +70,7 @@ of the optional YAML config (see docs/ecusim.md). Flags override the config file
 			if f.Changed("announce-to") {
 				cfg.Announce.To = announceTo
 			}
-			cfg.Logger = ecusimLogger(cmd.ErrOrStderr())
+			cfg.Logger = ecusimLogger(cmd.ErrOrStderr(), verbosity)
 			sim, err := ecusim.New(cfg)
 			if err != nil {
 				return err
@@ -89,14 +90,16 @@ of the optional YAML config (see docs/ecusim.md). Flags override the config file
 	f.IntVar(&announce, "announce", 0, "vehicle announcements to send after start")
 	f.DurationVar(&announceInterval, "announce-interval", 500*time.Millisecond, "time between two vehicle announcements")
 	f.StringVar(&announceTo, "announce-to", "255.255.255.255:13400", "destination of vehicle announcements")
+	f.IntVarP(&verbosity, "v", "v", 0, "log verbosity: 1 adds a line per UDS request handled (request and response, cut after 32 bytes) and connection details")
 	return cmd
 }
 
-// ecusimLogger writes the simulator's structured logs as one text line each.
-func ecusimLogger(w io.Writer) logr.Logger {
+// ecusimLogger writes the simulator's structured logs as one text line each, V(verbosity)
+// and below.
+func ecusimLogger(w io.Writer, verbosity int) logr.Logger {
 	return funcr.New(func(prefix, args string) {
 		fmt.Fprintln(w, args)
-	}, funcr.Options{})
+	}, funcr.Options{Verbosity: verbosity})
 }
 
 // addressFlag is a 16-bit flag shown and accepted in hex (0x00E0), the way logical addresses

@@ -239,6 +239,9 @@ func (s *Sim) serveDoIP(ctx context.Context, w doip.ResponseWriter, r *doip.Requ
 		resp = negative(sid, uds.NRCConditionsNotCorrect)
 	} else {
 		resp, reset = e.respond(req, now)
+		if log := s.log.V(1); log.Enabled() {
+			log.Info("UDS request handled", "target", fmt.Sprintf("0x%04X", e.address), "request", hexHead(req), "response", hexHead(resp))
+		}
 	}
 	if d, ok := match(e.delays, req); ok && ctxtime.Sleep(ctx, d.interval) != nil {
 		return
@@ -305,4 +308,16 @@ func (e *ecu) booting(now time.Time) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return now.Before(e.bootUntil)
+}
+
+// loggedBytes is how much of a request or response the request log shows: a DID write whole,
+// a TransferData block only its head.
+const loggedBytes = 32
+
+// hexHead formats b as hex, cut after loggedBytes with the full length noted.
+func hexHead(b []byte) string {
+	if len(b) <= loggedBytes {
+		return uds.FormatHex(b)
+	}
+	return fmt.Sprintf("%s ... (%d bytes)", uds.FormatHex(b[:loggedBytes]), len(b))
 }

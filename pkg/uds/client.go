@@ -136,7 +136,8 @@ func (c *Client) Timeouts() (p2, p2Star time.Duration) {
 // messages from other ECUs, answers to other services and positive answers that do not echo
 // this request's sub-function, DID or routine id (late answers to an earlier request) are
 // discarded. A request with the suppress-positive-response
-// bit returns (nil, nil) once sent. A missing answer is a *TimeoutError.
+// bit returns (nil, nil) once sent. A missing answer is a *TimeoutError. Nothing is sent once
+// ctx has ended, even when the turn was free at the same moment.
 func (c *Client) Request(ctx context.Context, req []byte) ([]byte, error) {
 	return c.request(ctx, req, nil)
 }
@@ -160,6 +161,12 @@ func (c *Client) request(ctx context.Context, req, data []byte) ([]byte, error) 
 	}
 	sid := SID(req[0])
 	for attempt := 0; ; attempt++ {
+		// select above picks at random when the turn is free and ctx has ended: check again,
+		// so that a cancelled caller (a job stopped because its agent lost its Lease) never
+		// reaches the ECU.
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("UDS request %s to ECU 0x%04X not sent: %w", sid, c.Target, err)
+		}
 		if err := c.send(ctx, req, data); err != nil {
 			return nil, fmt.Errorf("send UDS request %s to ECU 0x%04X: %w", sid, c.Target, err)
 		}

@@ -107,3 +107,43 @@ func TestClientOverDoIP(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCancelledRequestIsNeverSent asks many times with a context that has ended while the
+// client's turn is free: the select that waits for the turn would pick either case at random,
+// so without the check after it about half of the requests would reach the ECU.
+func TestCancelledRequestIsNeverSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &ecuHandler{got: make(chan []byte, 16)}
+	srv := &doip.Server{Handler: h, LogicalAddress: 0x00E0}
+	go srv.Serve(ln, nil)
+	defer srv.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := (&doip.Client{}).Dial(ctx, ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := uds.NewClient(conn, 0x00E0)
+
+	cancelled, stop := context.WithCancel(ctx)
+	stop()
+	for range 64 {
+		_, err := c.Request(cancelled, []byte{0x2E, 0xF1, 0x98, 0x01})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Request with a cancelled context: %v, want context.Canceled", err)
+		}
+	}
+	// A live request afterwards is the first thing the ECU sees.
+	if _, err := c.Request(ctx, uds.SessionControl(uds.SessionExtended)); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.seen) != 1 || h.seen[0][0] != 0x10 {
+		t.Fatalf("the ECU saw % X, want only the 10 03 sent with a live context", h.seen)
+	}
+}

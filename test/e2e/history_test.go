@@ -126,6 +126,21 @@ func (h *history) Holders(ecu string) []string {
 	return out
 }
 
+// Holds counts the separate times the job held the ECU: the runs of its name in the ECU's
+// activeJob sequence. A job holds an ECU once per attempt at most; a watch gap can merge two
+// holds into one, never split one.
+func (h *history) Holds(ecu, job string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, j := range h.holders[ecu] { // repeats are collapsed: each element starts a run
+		if j == job {
+			n++
+		}
+	}
+	return n
+}
+
 // Held reports the ECU's latest activeJob as the watch saw it.
 func (h *history) Held(ecu string) string {
 	h.mu.Lock()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -94,7 +96,7 @@ func (s *sim) launch(ctx context.Context) {
 		}
 		eid := fmt.Sprintf("02:E2:E0:%02X:%02X:%02X", byte(s.port>>16), byte(s.port>>8), byte(s.port))
 		s.proc = ps.start("sim-"+s.vin[len(s.vin)-3:], syscall.SIGKILL, "ecusim", "--listen", fmt.Sprintf("127.0.0.1:%d", s.port),
-			"--logical-address", fmt.Sprint(simLogicalAddress), "--vin", s.vin, "--eid", eid)
+			"--logical-address", fmt.Sprint(simLogicalAddress), "--vin", s.vin, "--eid", eid, "-v", "1")
 		err := s.proc.awaitLog(ctx, simReadyLog)
 		if err == nil {
 			return
@@ -103,6 +105,22 @@ func (s *sim) launch(ctx context.Context) {
 			Fail(err.Error())
 		}
 	}
+}
+
+// handled counts the UDS requests the simulator's current process handled that were exactly
+// request (hex, "2E F1 98 ..."), from the line it logs for each at -v 1: what reached the ECU,
+// whatever the API server was told.
+func (s *sim) handled(request string) int {
+	GinkgoHelper()
+	data, err := os.ReadFile(s.proc.log)
+	Expect(err).NotTo(HaveOccurred())
+	n := 0
+	for line := range strings.Lines(string(data)) {
+		if strings.Contains(line, `"msg"="UDS request handled"`) && strings.Contains(line, `"request"="`+request+`"`) {
+			n++
+		}
+	}
+	return n
 }
 
 // newNamespace gives a spec a namespace of its own.
