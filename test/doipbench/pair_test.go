@@ -19,9 +19,10 @@ import (
 )
 
 var (
-	count   = flag.Int("doipbench.count", 20000, "exchanges per run, for both pairs")
-	rounds  = flag.Int("doipbench.rounds", 5, "runs of each pair, interleaved; the medians are reported")
-	profile = flag.String("doipbench.profile", "", "directory for CPU profiles and execution traces of both stack processes, from one extra run")
+	count    = flag.Int("doipbench.count", 20000, "exchanges per run, for both pairs")
+	rounds   = flag.Int("doipbench.rounds", 5, "runs of each pair, interleaved; the medians are reported")
+	profile  = flag.String("doipbench.profile", "", "directory for CPU profiles and execution traces of both stack processes, from one extra run")
+	baseline = flag.String("doipbench.baseline", "", "an earlier ecufleet binary whose doip send and ecusim run a third pair in each round, to compare before and after in one sitting")
 )
 
 // BenchmarkWholeStack runs `ecufleet doip send 3E00 --count N` against `ecufleet ecusim` and a
@@ -36,20 +37,35 @@ func BenchmarkWholeStack(b *testing.B) {
 	ctx := b.Context()
 	sim := startProcess(b, exec.CommandContext(ctx, bin, "ecusim", "--listen", "127.0.0.1:0"), simReady)
 	echo := startProcess(b, roleCommand(ctx, self, "echo-server"), echoReady)
+	var baseSim *process
+	if *baseline != "" {
+		baseSim = startProcess(b, exec.CommandContext(ctx, *baseline, "ecusim", "--listen", "127.0.0.1:0"), simReady)
+	}
 	for b.Loop() {
-		var raw, stack, rawCPU, stackCPU []float64
+		var raw, stack, rawCPU, stackCPU, base, baseCPU []float64
 		for r := range *rounds {
 			ms, cpu := runRaw(b, self, echo)
 			raw, rawCPU = append(raw, ms), append(rawCPU, cpu)
 			ms, cpu = runStack(b, bin, sim, nil)
 			stack, stackCPU = append(stack, ms), append(stackCPU, cpu)
-			fmt.Printf("round %d: raw %7.1f ms  stack %7.1f ms  ratio %.2f\n", r+1, raw[r], stack[r], stack[r]/raw[r])
+			fmt.Printf("round %d: raw %7.1f ms  stack %7.1f ms  ratio %.2f", r+1, raw[r], stack[r], stack[r]/raw[r])
+			if baseSim != nil {
+				ms, cpu = runStack(b, *baseline, baseSim, nil)
+				base, baseCPU = append(base, ms), append(baseCPU, cpu)
+				fmt.Printf("  baseline %7.1f ms  ratio %.2f", base[r], base[r]/raw[r])
+			}
+			fmt.Println()
 		}
 		rawMS, stackMS := median(raw), median(stack)
 		n := float64(*count)
 		fmt.Printf("%d exchanges of 3E 00 (14 bytes out, 27 back), median of %d rounds (CPU: both processes, user and system):\n", *count, *rounds)
 		fmt.Printf("  raw two-process TCP echo   %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange\n", rawMS, rawMS*1e3/n, n/rawMS*1e3, median(rawCPU)*1e3/n)
 		fmt.Printf("  doip send against ecusim   %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange\n", stackMS, stackMS*1e3/n, n/stackMS*1e3, median(stackCPU)*1e3/n)
+		if baseSim != nil {
+			baseMS := median(base)
+			fmt.Printf("  baseline binary            %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange  ratio %.2f\n",
+				baseMS, baseMS*1e3/n, n/baseMS*1e3, median(baseCPU)*1e3/n, baseMS/rawMS)
+		}
 		fmt.Printf("  ratio stack/raw            %8.2f (goal: 1.5 or less); load average %s\n", stackMS/rawMS, loadAverage())
 		b.ReportMetric(rawMS*1e3/float64(*count), "raw-µs/exchange")
 		b.ReportMetric(stackMS*1e3/float64(*count), "stack-µs/exchange")
