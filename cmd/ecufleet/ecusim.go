@@ -25,6 +25,7 @@ func newECUSimCmd() *cobra.Command {
 		announce         int
 		announceInterval time.Duration
 		announceTo       string
+		logRequests      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ecusim",
@@ -69,7 +70,7 @@ of the optional YAML config (see docs/ecusim.md). Flags override the config file
 			if f.Changed("announce-to") {
 				cfg.Announce.To = announceTo
 			}
-			cfg.Logger = ecusimLogger(cmd.ErrOrStderr())
+			cfg.Logger = ecusimLogger(cmd.ErrOrStderr(), logRequests)
 			sim, err := ecusim.New(cfg)
 			if err != nil {
 				return err
@@ -89,14 +90,20 @@ of the optional YAML config (see docs/ecusim.md). Flags override the config file
 	f.IntVar(&announce, "announce", 0, "vehicle announcements to send after start")
 	f.DurationVar(&announceInterval, "announce-interval", 500*time.Millisecond, "time between two vehicle announcements")
 	f.StringVar(&announceTo, "announce-to", "255.255.255.255:13400", "destination of vehicle announcements")
+	f.BoolVar(&logRequests, "log-requests", false, "log a line for every UDS request an ECU handled (its first 32 bytes and the answer's), so a test can count what reached the ECU")
 	return cmd
 }
 
-// ecusimLogger writes the simulator's structured logs as one text line each.
-func ecusimLogger(w io.Writer) logr.Logger {
+// ecusimLogger writes the simulator's structured logs as one text line each; requests adds
+// the per-request lines (verbosity 1).
+func ecusimLogger(w io.Writer, requests bool) logr.Logger {
+	opts := funcr.Options{}
+	if requests {
+		opts.Verbosity = 1
+	}
 	return funcr.New(func(prefix, args string) {
 		fmt.Fprintln(w, args)
-	}, funcr.Options{})
+	}, opts)
 }
 
 // addressFlag is a 16-bit flag shown and accepted in hex (0x00E0), the way logical addresses

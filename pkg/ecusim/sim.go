@@ -240,6 +240,10 @@ func (s *Sim) serveDoIP(ctx context.Context, w doip.ResponseWriter, r *doip.Requ
 	} else {
 		resp, reset = e.respond(req, now)
 	}
+	if l := s.log.V(1); l.Enabled() {
+		l.Info("Request handled", "logicalAddress", fmt.Sprintf("0x%04X", e.address),
+			"request", logHex(req), "answer", logHex(resp))
+	}
 	if d, ok := match(e.delays, req); ok && ctxtime.Sleep(ctx, d.interval) != nil {
 		return
 	}
@@ -305,4 +309,16 @@ func (e *ecu) booting(now time.Time) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return now.Before(e.bootUntil)
+}
+
+// logHexMax bounds the bytes of a request or answer in a log line: enough for a DID write's
+// data, not a whole TransferData block.
+const logHexMax = 32
+
+// logHex is b as spaced hex for the request log, cut after logHexMax bytes.
+func logHex(b []byte) string {
+	if len(b) > logHexMax {
+		return fmt.Sprintf("% X ... (%d bytes)", b[:logHexMax], len(b))
+	}
+	return fmt.Sprintf("% X", b)
 }
