@@ -31,6 +31,8 @@ type findings struct {
 	finished  map[string]int // "Phase" or "Phase/Reason" -> jobs
 	attempts  int            // attempts of every job together
 	retried   int            // jobs with more than one attempt
+	retries   map[string]int // attempts that ended for a retry, by reason (from the history)
+	flashRetr int            // flash jobs with more than one attempt
 	writes    int            // 2E writes of a tag the simulators answered positively
 	double    []string       // double bookings, each explained
 	lost      []string       // step results missing from a Succeeded job, writes that never arrived
@@ -81,9 +83,17 @@ func countWrites(logs []string) (map[string]int, error) {
 	return out, nil
 }
 
+// watched is what check reads of the watch history (*history.Recorder).
+type watched interface {
+	Gaps() []string
+	DoubleBookings() []history.DoubleBooking
+	Holders(ecu string) []string
+	Job(name string) []history.JobState
+}
+
 // check judges every created job by its final object, and the ECUs by the watch history.
-func check(jobs []created, final map[string]*diagv1.DiagnosticJob, writes map[string]int, rec *history.Recorder, sims []*sim) *findings {
-	f := &findings{jobs: len(jobs), byKind: map[jobKind]int{}, finished: map[string]int{}, gaps: rec.Gaps()}
+func check(jobs []created, final map[string]*diagv1.DiagnosticJob, writes map[string]int, rec watched, sims []*sim) *findings {
+	f := &findings{jobs: len(jobs), byKind: map[jobKind]int{}, finished: map[string]int{}, retries: map[string]int{}, gaps: rec.Gaps()}
 	for _, d := range rec.DoubleBookings() {
 		f.double = append(f.double, d.String())
 	}
@@ -109,7 +119,11 @@ func check(jobs []created, final map[string]*diagv1.DiagnosticJob, writes map[st
 		f.attempts += int(st.Attempts)
 		if st.Attempts > 1 {
 			f.retried++
+			if c.kind == kindFlash {
+				f.flashRetr++
+			}
 		}
+		f.countRetries(rec.Job(c.name))
 		switch st.Phase {
 		case diagv1.JobSucceeded, diagv1.JobFailed, diagv1.JobCancelled:
 			f.finished[string(st.Phase)+"/"+st.Reason]++
@@ -141,6 +155,18 @@ func check(jobs []created, final map[string]*diagv1.DiagnosticJob, writes map[st
 		}
 	}
 	return f
+}
+
+// countRetries counts, from a job's watched states, each attempt that ended with a retry
+// (queued again with an infrastructure reason), once per attempt.
+func (f *findings) countRetries(states []history.JobState) {
+	counted := map[int32]bool{}
+	for _, st := range states {
+		if st.Phase == diagv1.JobQueued && st.Attempts > 0 && slices.Contains(infrastructureReasons, st.Reason) && !counted[st.Attempts] {
+			counted[st.Attempts] = true
+			f.retries[st.Reason]++
+		}
+	}
 }
 
 // checkSteps looks at a final job's step results: each step of the spec at most once and in

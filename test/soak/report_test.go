@@ -30,7 +30,7 @@ func report(w io.Writer, seed uint64, created, settled time.Duration, r *rig, in
 	fmt.Fprintf(w, "processes          1 controller, %d agents, %d simulators (one ECU each, %d with autoReconnect), ecufleet dev for etcd and kube-apiserver\n", len(r.agents), len(r.sims), auto)
 	fmt.Fprintf(w, "jobs created       %d (tagged %d, flash %d), backoffLimit %d\n", f.jobs, f.byKind[kindTagged], f.byKind[kindFlash], backoffLimit)
 	fmt.Fprintf(w, "finished           %s\n", joinCounts(f.finished))
-	fmt.Fprintf(w, "attempts           %d in all; %d jobs retried\n", f.attempts, f.retried)
+	fmt.Fprintf(w, "attempts           %d in all; %d jobs retried (%d of them flash jobs); retries by reason: %s\n", f.attempts, f.retried, f.flashRetr, joinCounts(f.retries))
 	fmt.Fprintf(w, "faults injected    %d: agent %d, simulator %d, controller %d (SIGKILL and restart)\n", total, faults[faultAgent], faults[faultSimulator], faults[faultController])
 	fmt.Fprintf(w, "writes accepted    %d tagged writes logged by the simulators\n", f.writes)
 	fmt.Fprintf(w, "double bookings    %d\n", len(f.double))

@@ -23,7 +23,7 @@ var (
 	soakSeed     = flag.Uint64("soak.seed", 0, "seed of the job mix and the faults (0: from the clock; printed)")
 	soakAgents   = flag.Int("soak.agents", 4, "agent processes")
 	soakECUs     = flag.Int("soak.ecus", 6, "simulator processes, one ECU each")
-	soakFaults   = flag.Duration("soak.fault-interval", 30*time.Second, "mean time between two faults (each between half and 1.5 times it)")
+	soakFaults   = flag.Duration("soak.fault-interval", 20*time.Second, "mean time between two faults (each between half and 1.5 times it)")
 	soakFlash    = flag.Float64("soak.flash-share", 0.15, "share of the jobs that flash (the rest write a tag and read it back)")
 	soakPerECU   = flag.Int("soak.queue-per-ecu", 2, "unfinished jobs kept per ECU")
 	soakGrace    = flag.Duration("soak.grace", 3*time.Minute, "how long the last jobs may take to finish after the soak stopped creating them")
