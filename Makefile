@@ -15,7 +15,7 @@ FUZZTIME         ?= 100000x
 # Generated files: regenerated and compared by verify-generated.
 GENERATED        := config/crd/bases config/rbac api/v1alpha1/zz_generated.deepcopy.go
 
-.PHONY: e2e all build test unit verify-generated vet fmt-check fuzz bench-doip bench-scheduler bench-scale \
+.PHONY: e2e all build test unit verify-generated vet fmt-check fuzz bench-doip bench-scheduler bench-scale soak \
         manifests generate envtest-bins demo dev clean help install-kubectl-plugin
 
 all: build
@@ -91,6 +91,11 @@ bench-scheduler: envtest-bins ## Scheduler throughput and latency against raw st
 SCALE_ARGS       ?=
 bench-scale: envtest-bins ## Fleet scale (not in CI; about 20 minutes): 10,000 ECUs, 100 agents, 50,000 finished and 5,000 queued jobs. Sizes: SCALE_ARGS='-scale.ecus=1000 ...'.
 	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$(K8S_ASSETS)} go test ./test/scale/ -run '^$$' -bench BenchmarkFleetScale -benchtime 1x -timeout 2h -args $(SCALE_ARGS)
+
+SOAK_DURATION    ?= 20m
+SOAK_ARGS        ?=
+soak: envtest-bins ## Soak (not in CI): SOAK_DURATION (20m) of jobs and flashes while agents, simulators and the controller are SIGKILLed at random; fails on a double booking or a lost or duplicated result. More flags: SOAK_ARGS='-soak.seed=N ...'.
+	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$(K8S_ASSETS)} go test ./test/soak -run TestSoak -count=1 -timeout 3h -v -args -soak.duration=$(SOAK_DURATION) $(SOAK_ARGS)
 
 demo: build envtest-bins ## The main job on a local embedded control plane.
 	$(BIN)/ecufleet demo

@@ -204,6 +204,26 @@ var _ = Describe("Running jobs", func() {
 		Expect(stepOf(failed, "read-after-reset").Message).NotTo(BeEmpty())
 	})
 
+	It("fails an attempt with EcuUnreachable when a UDP step finds no entity listening (connection refused)", func() {
+		startAgent(ns+"-a", labels)
+		sim, port := startSim(ecusim.Config{})
+		createReadyECU(ecuFor("ecu", port).Probe(v1alpha1.ProbeNone).Obj())
+		job := builders.MakeJob("gone", ns).ECU("ecu").Steps(
+			builders.Delay("hold", 1500*time.Millisecond),
+			builders.EntityStatus("status"),
+		).Obj()
+		history := watchJob(ns, job.Name)
+		Expect(k8s.Create(suiteCtx, job)).To(Succeed())
+
+		history.eventuallyRecords(v1alpha1.JobRunning, v1alpha1.ReasonScheduled)
+		Expect(sim.Shutdown(suiteCtx)).To(Succeed()) // the ECU loses power while the job holds
+		unreachable := history.eventuallyRecords(v1alpha1.JobFailed, v1alpha1.ReasonEcuUnreachable)
+		Expect(unreachable.Message).To(ContainSubstring("connection refused"))
+		Expect(stepOf(&v1alpha1.DiagnosticJob{Status: unreachable}, "status").Phase).To(Equal(v1alpha1.StepFailed))
+		failed := waitPhase(job, v1alpha1.JobFailed)
+		Expect(failed.Status.Reason).To(Equal(v1alpha1.ReasonBackoffLimitExceeded), "no verdict of the ECU: %s", failed.Status.Message)
+	})
+
 	It("fails an attempt with EcuUnreachable when routing activation is denied", func() {
 		startAgent(ns+"-a", labels)
 		_, port := startSim(ecusim.Config{DenyActivation: &ecusim.ActivationDenial{Code: ptr.To[uint8](0x00), Always: true}})

@@ -83,6 +83,25 @@ var _ = Describe("Requests across a dropped connection", func() {
 		Expect(stepOf(done, "read-back").Phase).To(Equal(v1alpha1.StepPassed))
 	})
 
+	It("ends the attempt ConnectionLost, without autoReconnect, when the connection drops before the ECU acknowledged a request, and retries it from the first step", func() {
+		sim, port := startSim(ecusim.Config{})
+		createReadyECU(ecuFor("ecu", port).Obj())
+		Expect(sim.DropConnection(0x2E, 1, ecusim.DropBeforeACK)).To(Succeed())
+		job := writeJob("dropped", "ecu", 1)
+		history := watchJob(ns, job.Name)
+		Expect(k8s.Create(suiteCtx, job)).To(Succeed())
+
+		lost := history.eventuallyRecords(v1alpha1.JobFailed, v1alpha1.ReasonConnectionLost)
+		Expect(lost.Message).To(ContainSubstring("before ECU 0x00E0 acknowledged 2E F1 98 31"))
+		history.eventuallyRecords(v1alpha1.JobQueued, v1alpha1.ReasonConnectionLost)
+		done := waitPhase(job, v1alpha1.JobSucceeded)
+		Expect(done.Status.Attempts).To(BeEquivalentTo(2), "the drop is no verdict of the ECU: the attempt is retried")
+		Expect(sim.RequestCount(0x10)).To(Equal(2), "the retry ran from the first step")
+		Expect(sim.RequestCount(0x2E)).To(Equal(1), "the ECU never saw the first send")
+		Expect(stepOf(done, "read-back").Phase).To(Equal(v1alpha1.StepPassed))
+		Expect(sim.DropsInjected()).To(BeEquivalentTo(1))
+	})
+
 	It("sends again, with autoReconnect, a request the connection lost before the ECU acknowledged it", func() {
 		sim, port := startSim(ecusim.Config{})
 		createReadyECU(ecuFor("ecu", port).AutoReconnect().Obj())

@@ -28,6 +28,10 @@ type session struct {
 	conn          *doip.Conn
 	uds           *uds.Client
 	log           logr.Logger
+	// resetSent: the ECU accepted a reset (0x11) on this connection, so it closes the socket
+	// on purpose; a request that then finds the connection gone fails its step (the job's
+	// steps lack a reconnect) instead of ending the attempt ConnectionLost.
+	resetSent bool
 
 	keeperCtx  context.Context // the attempt's context: the keeper ends with the attempt
 	stopKeeper context.CancelFunc
@@ -92,7 +96,10 @@ func (s *session) newUDS(target uint16) *uds.Client {
 // comes back as a *uds.NegativeResponseError with the bytes). Requests to the ECU itself go
 // through the job's UDS client, which tracks the session for the keeper; requests to another
 // address pause the keeper and use a client of their own. A connection that drops after the
-// entity acknowledged the request is a *connectionLostError: the ECU may have acted on it.
+// entity acknowledged the request is a *connectionLostError: the ECU may have acted on it. So
+// is one that dropped before the ACK (and was not sent again): the ECU never took it, and the
+// drop is no verdict of the ECU's; only after a reset this attempt asked for does it fail the
+// step.
 func (s *session) request(ctx context.Context, target uint16, req []byte) (resp []byte, reconnected bool, err error) {
 	if target == s.target {
 		reconnected, err = s.retryOnDrop(ctx, notAcknowledged, func() error {
@@ -109,8 +116,14 @@ func (s *session) request(ctx context.Context, target uint16, req []byte) (resp 
 			return err
 		})
 	}
-	if connectionDropped(err) && !notAcknowledged(err) && ctx.Err() == nil {
+	switch {
+	case err == nil && len(req) > 0 && req[0] == byte(uds.SIDECUReset):
+		s.resetSent = true
+	case !connectionDropped(err) || ctx.Err() != nil:
+	case !notAcknowledged(err):
 		err = &connectionLostError{addr: s.ep.tcpAddr, target: target, request: req, err: err}
+	case !s.resetSent:
+		err = &connectionLostError{addr: s.ep.tcpAddr, target: target, request: req, err: err, unacknowledged: true}
 	}
 	return resp, reconnected, err
 }
@@ -147,12 +160,16 @@ func notAcknowledged(err error) bool { return errors.Is(err, doip.ErrNotAcknowle
 
 // connectionLostError marks a connection that dropped after the entity acknowledged a UDS
 // request: the ECU may have acted on it, so the agent does not send it again; the attempt ends
-// with reason ConnectionLost, which the controller retries from the first step.
+// with reason ConnectionLost, which the controller retries from the first step. A drop before
+// the ACK that was not sent again (no autoReconnect) ends the attempt the same way.
 type connectionLostError struct {
 	addr    string
 	target  uint16
 	request []byte
 	err     error
+	// unacknowledged: the connection dropped before the entity acknowledged the request, which
+	// is taken as not delivered.
+	unacknowledged bool
 	// download: the connection dropped in the middle of a download, acknowledged or not; the
 	// ECU's memory is half written, so the transfer is never resumed.
 	download bool
@@ -163,6 +180,10 @@ func (e *connectionLostError) Error() string {
 	if e.download {
 		return fmt.Sprintf("connection to %s lost during a download to ECU 0x%04X; the transfer is not resumed, the attempt is retried from its first step: %v",
 			e.addr, e.target, e.err)
+	}
+	if e.unacknowledged {
+		return fmt.Sprintf("connection to %s lost before ECU 0x%04X acknowledged %s, so it was not delivered; the attempt is retried from its first step: %v",
+			e.addr, e.target, cutHex(e.request, maxMessageBytes), e.err)
 	}
 	return fmt.Sprintf("connection to %s lost after ECU 0x%04X acknowledged %s; not sent again, since the ECU may have acted on it: %v",
 		e.addr, e.target, cutHex(e.request, maxMessageBytes), e.err)
@@ -179,6 +200,7 @@ func (s *session) reconnect(ctx context.Context, closeDelay time.Duration) error
 		return &unreachableError{addr: s.ep.tcpAddr, err: err}
 	}
 	s.uds = s.newUDS(s.target)
+	s.resetSent = false
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ecufleet/ecufleet/api/v1alpha1"
@@ -68,8 +69,14 @@ func stepTimeout(step *v1alpha1.Step) time.Duration {
 // defaultStepTimeout bounds a step that sets no timeout.
 const defaultStepTimeout = 10 * time.Second
 
-// doipAnswer records a DoIP control exchange: the request and answer frames as they were on the wire.
+// doipAnswer records a DoIP control exchange: the request and answer frames as they were on the
+// wire. A refused UDP request is an unreachable ECU (the attempt ends EcuUnreachable).
 func (s *session) doipAnswer(req, resp doip.Message, err error) stepAnswer {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		// Nothing listens at the entity's address any more (ICMP port unreachable): no verdict
+		// of the ECU's, but an ECU gone, as when a dial is refused.
+		err = &unreachableError{addr: s.ep.udpAddr, err: err}
+	}
 	o := stepAnswer{kind: answerDoIP, request: doip.Marshal(s.ep.client.ProtocolVersion, req), err: err}
 	if resp != nil {
 		o.response = doip.Marshal(s.ep.client.ProtocolVersion, resp)

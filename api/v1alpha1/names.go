@@ -77,8 +77,8 @@ const (
 	ReasonAgentRestarted = "AgentRestarted"
 	// ReasonEcuUnreachable: the agent could not connect to or activate routing on the ECU; retryable.
 	ReasonEcuUnreachable = "EcuUnreachable"
-	// ReasonConnectionLost: the connection dropped after the ECU acknowledged a request, which
-	// is never sent twice; retryable, from the first step.
+	// ReasonConnectionLost: the connection dropped during a request (after the ECU acknowledged
+	// it, which is never sent twice, or before, without autoReconnect); retryable, from the first step.
 	ReasonConnectionLost = "ConnectionLost"
 	// ReasonDeadlineExceeded: activeDeadlineSeconds passed before the job finished.
 	ReasonDeadlineExceeded = "DeadlineExceeded"

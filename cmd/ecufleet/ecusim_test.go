@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -22,6 +23,12 @@ var readyAddr = regexp.MustCompile(`"msg"="ECU simulator ready" "addr"="([^"]+)"
 // startSimCmd runs `ecufleet ecusim --listen 127.0.0.1:0 args...` in-process and returns the
 // address from its ready line and a stop function that interrupts it and returns its error.
 func startSimCmd(t *testing.T, args ...string) (addr string, stop func() error) {
+	t.Helper()
+	return startSimCmdLogs(t, io.Discard, args...)
+}
+
+// startSimCmdLogs is startSimCmd with the simulator's log lines after the ready line copied to logs.
+func startSimCmdLogs(t *testing.T, logs io.Writer, args ...string) (addr string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -41,7 +48,7 @@ func startSimCmd(t *testing.T, args ...string) (addr string, stop func() error) 
 			break
 		}
 	}
-	go io.Copy(io.Discard, pr) // keep draining the logs
+	go io.Copy(logs, pr) // keep draining the logs
 	var once bool
 	stop = func() error {
 		if once {
@@ -162,5 +169,51 @@ func TestECUSimCommandBadConfig(t *testing.T) {
 	root.SetErr(io.Discard)
 	if err := root.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "logical-address") {
 		t.Fatalf("got %v, want an error naming --logical-address", err)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a goroutine writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// TestECUSimCommandLogRequests: with -v 1 every handled request is one line with its bytes and
+// the response's, so a soak counts the writes that reached the ECU; without, none.
+func TestECUSimCommandLogRequests(t *testing.T) {
+	var logs lockedBuffer
+	addr, stop := startSimCmdLogs(t, &logs, "-v", "1")
+	mustDoIP(t, "send", "22 F1 90", "--ecu", addr)
+	mustDoIP(t, "send", "2E F1 98 31 32 33 34 35 36 37 38 39 30", "--ecu", addr) // default session: 7F 2E 7F
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"msg"="UDS request handled" "target"="0x00E0" "request"="22 F1 90" "response"="62 F1 90 45 43`,
+		`"request"="2E F1 98 31 32 33 34 35 36 37 38 39 30" "response"="7F 2E 7F"`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, logs.String())
+		}
+	}
+	if n := strings.Count(logs.String(), "UDS request handled"); n != 2 {
+		t.Errorf("%d request lines, want 2:\n%s", n, logs.String())
+	}
+
+	var quiet lockedBuffer
+	addr, stop = startSimCmdLogs(t, &quiet)
+	mustDoIP(t, "send", "22 F1 90", "--ecu", addr)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(quiet.String(), "UDS request handled") {
+		t.Errorf("request lines without -v 1:\n%s", quiet.String())
 	}
 }

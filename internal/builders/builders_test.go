@@ -136,3 +136,25 @@ func TestMakeAgent(t *testing.T) {
 		t.Errorf("conditions = %+v", a.Status.Conditions)
 	}
 }
+
+// TestTaggedJob: the step names are TaggedSteps, the write carries the tag's bytes and the
+// read-back expects the tag, so the e2e and soak checks that index steps by name hold.
+func TestTaggedJob(t *testing.T) {
+	j := TaggedJob("j", "ns", "ecu-1", "ECUFLEETE2E000001", "JOB0000042", time.Second).Obj()
+	var names []string
+	for _, s := range j.Spec.Steps {
+		names = append(names, s.Name)
+	}
+	if !reflect.DeepEqual(names, TaggedSteps) {
+		t.Fatalf("steps %v, want %v", names, TaggedSteps)
+	}
+	if j.Spec.ECURef.Name != "ecu-1" {
+		t.Errorf("ecuRef %v", j.Spec.ECURef)
+	}
+	if w := j.Spec.Steps[1].UDS.WriteDataByIdentifier; w.DID != TaggedDID || w.Data != "4A 4F 42 30 30 30 30 30 34 32" {
+		t.Errorf("write %+v", w)
+	}
+	if e := j.Spec.Steps[3].Expect; e == nil || e.Value == nil || *e.Value != "JOB0000042" {
+		t.Errorf("read-back expectation %+v", e)
+	}
+}

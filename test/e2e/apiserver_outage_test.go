@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/builders"
 )
 
 // Timing of the outage spec. The server stays stopped far longer than the agents' Lease
@@ -132,7 +133,7 @@ var _ = Describe("the API server away for 30 seconds", func() {
 		By("counting what reached each ECU: each job's write once per attempt, one read-back per job (a cut-off attempt sent nothing after its hold)")
 		for i := range jobs {
 			s, job := sims[i%ecus], done[name(i)]
-			Expect(s.handled("2E F1 98 "+string(hexOf(jobTag(i))))).To(BeEquivalentTo(job.Status.Attempts), "writes of job %s on ECU %s", job.Name, s.ecu)
+			Expect(s.handled("2E F1 98 "+string(builders.HexOf(jobTag(i))))).To(BeEquivalentTo(job.Status.Attempts), "writes of job %s on ECU %s", job.Name, s.ecu)
 		}
 		for e, s := range sims {
 			Expect(s.handled("22 F1 98")).To(Equal(len(onECU(e))), "read-backs on ECU %s", s.ecu)

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/history"
 )
 
 var _ = Describe("an ECU simulator killed and restarted", func() {
@@ -62,7 +63,7 @@ var _ = Describe("an ECU simulator killed and restarted", func() {
 		var seen []metav1.ConditionStatus
 		for _, st := range h.Reachable(s.ecu) {
 			if st != metav1.ConditionUnknown { // "still probing" between verdicts is no verdict
-				seen = appendNew(seen, st)
+				seen = history.AppendNew(seen, st)
 			}
 		}
 		Expect(seen).To(Equal([]metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionTrue}))

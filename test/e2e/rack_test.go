@@ -141,31 +141,13 @@ func waitECUReady(ctx context.Context, ns, name string) {
 	}).Should(Succeed())
 }
 
-// taggedJob is a job that proves it had its ECU to itself: it writes a value unique to the job
-// into a DID, holds the ECU, reads the value back and counts the entity's open TCP sockets.
-// A second job on the same ECU at the same time would overwrite the value or open a socket.
+// taggedJob is builders.TaggedJob on the simulator's ECU: it proves it had its ECU to itself.
 func taggedJob(ns, name string, s *sim, tag string, hold time.Duration) *diagv1.DiagnosticJob {
-	return builders.MakeJob(name, ns).ECU(s.ecu).Steps(
-		builders.SessionControl("extended", "extended"),
-		builders.WriteDID("write", 0xF198, hexOf(tag)),
-		builders.Delay("hold", hold),
-		builders.ReadDID("read-back", 0xF198).ExpectValue(tag),
-		builders.EntityStatus("sockets").ExpectValue(oneSocket),
-		builders.ReadDID("vin", 0xF190).ExpectValue(s.vin),
-		builders.SessionControl("default", "default"),
-	).Obj()
+	return builders.TaggedJob(name, ns, s.ecu, s.vin, tag, hold).Obj()
 }
-
-// oneSocket is the entity status of a simulated ECU with exactly one tester connected.
-const oneSocket = "nodeType=Node maxSockets=4 openSockets=1 maxDataSize=4194304"
-
-// taggedSteps are the step names of taggedJob, in order.
-var taggedSteps = []string{"extended", "write", "hold", "read-back", "sockets", "vin", "default"}
 
 // jobTag is the 10-byte value job i writes into DID 0xF198 (repair shop code, 10 bytes).
 func jobTag(i int) string { return fmt.Sprintf("JOB%07d", i) }
-
-func hexOf(s string) diagv1.HexBytes { return diagv1.HexBytes(fmt.Sprintf("% X", []byte(s))) }
 
 // expectTaggedResult checks one finished taggedJob field by field, independently of the
 // agent's own verdict.
@@ -179,9 +161,9 @@ func expectTaggedResult(g Gomega, job *diagv1.DiagnosticJob, s *sim, tag string,
 		names[i] = step.Name
 		g.Expect(step.Phase).To(Equal(diagv1.StepPassed), "job %s step %s: %s", job.Name, step.Name, step.Message)
 	}
-	g.Expect(names).To(Equal(taggedSteps), "job %s: every step result exactly once, in order", job.Name)
+	g.Expect(names).To(Equal(builders.TaggedSteps), "job %s: every step result exactly once, in order", job.Name)
 	g.Expect(st.Steps[3].Value).To(Equal(tag), "job %s read back another job's value", job.Name)
-	g.Expect(st.Steps[4].Value).To(Equal(oneSocket), "job %s shared the ECU's sockets", job.Name)
+	g.Expect(st.Steps[4].Value).To(Equal(builders.OneSocket), "job %s shared the ECU's sockets", job.Name)
 	g.Expect(st.Steps[5].Value).To(Equal(s.vin), "job %s talked to another ECU", job.Name)
 }
 
