@@ -45,6 +45,7 @@ type SchedulerReconciler struct {
 	fresh     freshCopies
 	settled   settledJobs
 	finished  finishedJobs
+	published publishedWaits
 
 	mu sync.Mutex
 	// nextQueueFlush is, per namespace, the earliest time queue positions may be rewritten.

@@ -33,6 +33,10 @@ type pass struct {
 	retry    bool                 // a write met a conflict: run again soon
 	errs     []error
 	ecuNames []string // sorted, fixed for the pass
+	// assessed holds assessECU's verdicts by ECU object, for the phases after the first that
+	// asks: a write replaces a snapshot's object and never changes one, so a verdict holds for
+	// the object it was made on. Only the phases use it, one at a time.
+	assessed map[*diagv1.ECU]ecuReadiness
 }
 
 // newPass reads the namespace's ECUs and jobs (the finished ones only where needed, see
@@ -297,11 +301,20 @@ func (p *pass) queued(withSuspended bool) []*diagv1.DiagnosticJob {
 	return jobs
 }
 
-// readiness assesses every ECU against the fleet, and its health (see judgeHealth), once per use.
+// readiness assesses every ECU against the fleet (once per ECU object and pass), and its
+// health (see judgeHealth) once per use.
 func (p *pass) readiness(ctx context.Context, ecus []*diagv1.ECU) map[string]ecuReadiness {
+	if p.assessed == nil {
+		p.assessed = make(map[*diagv1.ECU]ecuReadiness, len(ecus))
+	}
 	out := make(map[string]ecuReadiness, len(ecus))
 	for _, e := range ecus {
-		out[e.Name] = assessECU(e, p.fleet)
+		r, ok := p.assessed[e]
+		if !ok {
+			r = assessECU(e, p.fleet)
+			p.assessed[e] = r
+		}
+		out[e.Name] = r
 	}
 	p.judgeHealth(ctx, ecus, out)
 	return out
