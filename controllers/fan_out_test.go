@@ -16,20 +16,23 @@ func TestFanOutListsOnceForABurstAndAgainAfterIt(t *testing.T) {
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
 	defer q.ShutDown()
 	var lists, events atomic.Int32
-	release := make(chan struct{})
+	started, release := make(chan struct{}), make(chan struct{})
 	listed := make(chan int32, 10)
 	f := &fanOut{
 		atEvent: func() { events.Add(1) },
 		list: func(context.Context) []reconcile.Request {
 			n := lists.Add(1)
 			if n == 1 {
+				close(started)
 				<-release // the first listing is slow: a burst of events arrives meanwhile
 			}
 			listed <- n
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "ns", Name: "e0"}}, {NamespacedName: types.NamespacedName{Namespace: "ns", Name: "e1"}}}
 		},
 	}
-	for range 200 {
+	f.trigger(ctx, q)
+	<-started
+	for range 199 {
 		f.trigger(ctx, q)
 	}
 	close(release)

@@ -45,7 +45,7 @@ type pass struct {
 // copy of every job on every pass): the scope treats them as read-only, and every write works
 // on a copy.
 func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, error) {
-	p := &pass{r: r, ns: ns, now: r.opts.Clock.Now(), ecus: map[string]*diagv1.ECU{}, jobs: map[string]*diagv1.DiagnosticJob{}}
+	p := &pass{r: r, ns: ns, now: r.opts.Clock.Now()}
 	var err error
 	if p.fleet, err = loadFleet(ctx, r.client, r.leases, r.opts.LeaseNamespace, p.now); err != nil {
 		return nil, err
@@ -54,7 +54,9 @@ func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, er
 	if err := r.client.List(ctx, &ecus, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing ECUs in %s: %w", ns, err)
 	}
-	present := map[string]bool{}
+	p.ecus = make(map[string]*diagv1.ECU, len(ecus.Items))
+	p.ecuNames = make([]string, 0, len(ecus.Items))
+	present := make(map[string]bool, len(ecus.Items))
 	for i := range ecus.Items {
 		e := newest(&r.fresh, &ecus.Items[i])
 		p.ecus[e.Name] = e
@@ -289,15 +291,23 @@ func timeOf(t time.Time) *metav1.Time {
 // queued returns the jobs waiting for an ECU in queue order: unfinished, unbound, not deleted,
 // not holding a lock (a lock whose bind is pending), not past its queue timeout (its Failed
 // write may have lost a conflict this pass), and, unless withSuspended, not suspended.
+// Each job's health-job test is done once, not in every comparison of the sort (queueOrder is
+// total, so no sort by name comes first).
 func (p *pass) queued(withSuspended bool) []*diagv1.DiagnosticJob {
 	holders := p.lockHolders()
-	jobs := p.sortedJobs(func(j *diagv1.DiagnosticJob) bool {
-		if expired, _ := queueTimeout(j, p.now); expired {
-			return false
+	p.mu.Lock()
+	ranked := make([]rankedJob, 0, len(p.jobs))
+	for _, j := range p.jobs {
+		if expired, _ := queueTimeout(j, p.now); !expired && isWaiting(j) && holders[j.Name] == "" && (withSuspended || !j.Spec.Suspend) {
+			ranked = append(ranked, rankedJob{j, isHealthJob(j)})
 		}
-		return isWaiting(j) && holders[j.Name] == "" && (withSuspended || !j.Spec.Suspend)
-	})
-	slices.SortFunc(jobs, queueOrder)
+	}
+	p.mu.Unlock()
+	slices.SortFunc(ranked, queueOrderOf)
+	jobs := make([]*diagv1.DiagnosticJob, len(ranked))
+	for i, r := range ranked {
+		jobs[i] = r.job
+	}
 	return jobs
 }
 
