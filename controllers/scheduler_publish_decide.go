@@ -18,9 +18,9 @@ type queueInput struct {
 	ecus []*diagv1.ECU
 	// ready is each ECU's readiness with its live agents and their running counts.
 	ready map[string]ecuReadiness
-	// remembered are the inputs at which an earlier pass found each job's status current
-	// (see waitInputs); nil: none.
-	remembered map[string]waitInputs
+	// remembered is what the last decision found for each job at its inputs (see
+	// rememberedWait); nil: nothing.
+	remembered map[string]rememberedWait
 }
 
 // statusWrite is a waiting job's new status: mutate applied to its current one.
@@ -40,31 +40,45 @@ type queueDecision struct {
 	positions []statusWrite
 	// ecus are the ECUs whose status.queuedJobs is not their queue's length.
 	ecus []*diagv1.ECU
-	// current are the inputs of every job whose status is current, for the next pass.
-	current map[string]waitInputs
+	// current is what this decision found for each job whose inputs may be remembered, for the
+	// next pass.
+	current map[string]rememberedWait
 	// derived counts the jobs whose status was derived and compared (the others were
 	// remembered as current at the same inputs).
 	derived int
 }
 
+// rememberedWait is what a decision found for a job at its inputs: its status is current
+// (mutate nil), or it needs the position-only write mutate, which waits for its batch.
+type rememberedWait struct {
+	inputs waitInputs
+	mutate func(*diagv1.DiagnosticJobStatus)
+	pos    int32
+}
+
 // decideQueues derives the status of every waiting job from its queues and compares it with
-// the current one. A job whose inputs are those at which an earlier pass found its status
-// current is skipped: its status is a function of those inputs alone, so it is current still.
-// With 5,000 jobs queued behind cordoned ECUs, deriving and comparing every status on every
-// pass was over a third of the controller's CPU and the most of a pass (issue 14). It reads in
-// and writes nothing.
+// the current one. A job whose inputs are those the last decision saw is not derived again: its
+// status is a function of those inputs alone, so it is still current, or still needs the same
+// position-only write (those wait for their batch, so a long queue that moved keeps many
+// pending for a while). With 5,000 jobs queued behind cordoned ECUs, deriving and comparing
+// every status on every pass was over a third of the controller's CPU and the most of a pass
+// (issue 14). It reads in and writes nothing.
 func decideQueues(in queueInput) queueDecision {
 	q := buildQueues(slices.DeleteFunc(slices.Clone(in.waiting), func(j *diagv1.DiagnosticJob) bool { return j.Spec.Suspend }), in.ecus)
-	d := queueDecision{queues: q, current: make(map[string]waitInputs, len(in.waiting))}
+	d := queueDecision{queues: q, current: make(map[string]rememberedWait, len(in.waiting))}
+	gates := map[string]ecuGate{}
 	for _, j := range in.waiting {
 		var cands []*diagv1.ECU
 		var why, message string
 		if !j.Spec.Suspend {
 			cands, why, message = candidateECUs(j, in.ecus)
 		}
-		key, keep := inputsOf(j, cands, q, in.ready)
-		if keep && in.remembered[j.Name] == key {
-			d.current[j.Name] = key
+		key, keep := inputsOf(j, cands, q, in.ready, gates)
+		if r, ok := in.remembered[j.Name]; keep && ok && r.inputs == key {
+			d.current[j.Name] = r
+			if r.mutate != nil {
+				d.positions = append(d.positions, statusWrite{job: j, mutate: r.mutate, pos: r.pos})
+			}
 			continue
 		}
 		d.derived++
@@ -73,12 +87,15 @@ func decideQueues(in queueInput) queueDecision {
 		switch {
 		case !changed:
 			if keep {
-				d.current[j.Name] = key
+				d.current[j.Name] = rememberedWait{inputs: key}
 			}
 		case st.Phase != j.Status.Phase || st.Reason != j.Status.Reason:
 			d.transitions = append(d.transitions, statusWrite{job: j, mutate: mutate})
 		default:
 			d.positions = append(d.positions, statusWrite{job: j, mutate: mutate, pos: st.QueuePosition})
+			if keep {
+				d.current[j.Name] = rememberedWait{inputs: key, mutate: mutate, pos: st.QueuePosition}
+			}
 		}
 	}
 	slices.SortStableFunc(d.positions, func(a, b statusWrite) int { return cmp.Compare(a.pos, b.pos) })
@@ -92,25 +109,28 @@ func decideQueues(in queueInput) queueDecision {
 
 // waitInputs is what a waiting job's status is derived from (waitingStatus), in a form that
 // compares with ==: the job itself (its resourceVersion covers spec, labels and status), how
-// many ECUs it may use, its position and queue, and what blocker reads of that ECU.
+// many ECUs it may use, its position and queue, and what blocker reads of that ECU: the
+// ECU's gate and whether its health admits the job.
 type waitInputs struct {
 	resourceVersion string
 	candidates      int
 	ecu             string
 	pos, queueLen   int32
 	gate            ecuGate
+	admits          bool
 }
 
-// ecuGate is what blocker reads of an ECU and its readiness for one job.
+// ecuGate is what blocker reads of an ECU and its readiness, the same for every job.
 type ecuGate struct {
-	cordoned, ready, admits, full bool
-	reason, message, healthNote   string
+	cordoned, ready, full       bool
+	reason, message, healthNote string
 }
 
 // inputsOf returns the inputs of a waiting job's status given its candidate ECUs, and whether
 // they may be remembered: not for a job that may use several ECUs (every one of them would
-// count, so it is derived on every pass) nor for one without a resourceVersion.
-func inputsOf(j *diagv1.DiagnosticJob, cands []*diagv1.ECU, q ecuQueues, ready map[string]ecuReadiness) (waitInputs, bool) {
+// count, so it is derived on every pass) nor for one without a resourceVersion. gates holds
+// the ECU gates worked out so far in this decision (a gate scans the ECU's agents).
+func inputsOf(j *diagv1.DiagnosticJob, cands []*diagv1.ECU, q ecuQueues, ready map[string]ecuReadiness, gates map[string]ecuGate) (waitInputs, bool) {
 	in := waitInputs{resourceVersion: j.ResourceVersion, candidates: len(cands)}
 	if len(cands) > 1 || j.ResourceVersion == "" {
 		return in, false
@@ -119,10 +139,15 @@ func inputsOf(j *diagv1.DiagnosticJob, cands []*diagv1.ECU, q ecuQueues, ready m
 		e := cands[0]
 		r := ready[e.Name]
 		in.ecu, in.pos, in.queueLen = e.Name, q.pos[e.Name][j.Name], int32(len(q.jobs[e.Name]))
-		in.gate = ecuGate{
-			cordoned: e.Spec.Unschedulable, ready: r.ready, admits: r.admits(j, e), full: leastBusy(r.agents) == nil,
-			reason: r.reason, message: r.message, healthNote: r.healthNote,
+		g, ok := gates[e.Name]
+		if !ok {
+			g = ecuGate{
+				cordoned: e.Spec.Unschedulable, ready: r.ready, full: leastBusy(r.agents) == nil,
+				reason: r.reason, message: r.message, healthNote: r.healthNote,
+			}
+			gates[e.Name] = g
 		}
+		in.gate, in.admits = g, r.admits(j, e)
 	}
 	return in, true
 }

@@ -24,7 +24,7 @@ type queueWorld struct {
 }
 
 // input builds decideQueues' input from the world, as a pass builds it from its snapshot.
-func (w *queueWorld) input(remembered map[string]waitInputs) queueInput {
+func (w *queueWorld) input(remembered map[string]rememberedWait) queueInput {
 	f := &fleet{agents: map[string]*agentView{"a0": {
 		obj:    builders.MakeAgent("a0").MaxConcurrentJobs(w.agentMax).Obj(),
 		health: agentHealth{live: w.agentLive}, running: w.running,
@@ -51,9 +51,9 @@ func (w *queueWorld) apply(d queueDecision) {
 
 // settle decides and applies until nothing is left to write, and returns what the last
 // decision remembers.
-func (w *queueWorld) settle(t *testing.T) map[string]waitInputs {
+func (w *queueWorld) settle(t *testing.T) map[string]rememberedWait {
 	t.Helper()
-	var remembered map[string]waitInputs
+	var remembered map[string]rememberedWait
 	for range 5 {
 		d := decideQueues(w.input(remembered))
 		if len(d.transitions)+len(d.positions) == 0 {
@@ -79,30 +79,36 @@ func writesOf(d queueDecision, now time.Time) []string {
 	return out
 }
 
-func TestDecideQueuesSkipsOnlyUnchangedJobs(t *testing.T) {
-	const ns = "publish"
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+// publishNow is the clock of the queue worlds.
+var publishNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// waitingJob is a job for ecuName created age before publishNow, as the API server returns it.
+func waitingJob(name string, age time.Duration, ecuName string) *diagv1.DiagnosticJob {
+	j := builders.MakeJob(name, "publish").ECU(ecuName).Obj()
+	j.CreationTimestamp = metav1.NewTime(publishNow.Add(-age))
+	j.ResourceVersion, j.Generation = "1", 1
+	return j
+}
+
+// newQueueWorld is three jobs waiting for e0 (locked by a running job) and one for e1
+// (cordoned), served by one live agent with room.
+func newQueueWorld() *queueWorld {
 	ecu := func(name string) *builders.ECUWrapper {
-		return builders.MakeECU(name, ns).Condition(diagv1.ConditionReachable, metav1.ConditionTrue, diagv1.ReasonReachable)
+		return builders.MakeECU(name, "publish").Condition(diagv1.ConditionReachable, metav1.ConditionTrue, diagv1.ReasonReachable)
 	}
-	job := func(name string, age time.Duration, ecuName string) *diagv1.DiagnosticJob {
-		j := builders.MakeJob(name, ns).ECU(ecuName).Obj()
-		j.CreationTimestamp = metav1.NewTime(now.Add(-age))
-		j.ResourceVersion, j.Generation = "1", 1
-		return j
+	return &queueWorld{
+		now:  publishNow,
+		ecus: []*diagv1.ECU{ecu("e0").ActiveJob("running").Obj(), ecu("e1").Unschedulable().Obj()},
+		jobs: []*diagv1.DiagnosticJob{
+			waitingJob("j1", 3*time.Minute, "e0"), waitingJob("j2", 2*time.Minute, "e0"), waitingJob("j3", time.Minute, "e0"),
+			waitingJob("k1", time.Minute, "e1"),
+		},
+		agentLive: true, agentMax: 4,
 	}
-	// world is three jobs waiting for e0 (locked by a running job) and one for e1 (cordoned).
-	world := func() *queueWorld {
-		return &queueWorld{
-			now:  now,
-			ecus: []*diagv1.ECU{ecu("e0").ActiveJob("running").Obj(), ecu("e1").Unschedulable().Obj()},
-			jobs: []*diagv1.DiagnosticJob{
-				job("j1", 3*time.Minute, "e0"), job("j2", 2*time.Minute, "e0"), job("j3", time.Minute, "e0"),
-				job("k1", time.Minute, "e1"),
-			},
-			agentLive: true, agentMax: 4,
-		}
-	}
+}
+
+func TestDecideQueuesSkipsOnlyUnchangedJobs(t *testing.T) {
+	job, world := waitingJob, newQueueWorld
 	replaceECU := func(w *queueWorld, name string, mutate func(*diagv1.ECU)) {
 		for i, e := range w.ecus {
 			if e.Name == name {
@@ -215,7 +221,7 @@ func TestDecideQueuesSkipsOnlyUnchangedJobs(t *testing.T) {
 
 func TestDecideQueuesDerivesMultiECUJobsEachTime(t *testing.T) {
 	const ns = "publish"
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	now := publishNow
 	rig := map[string]string{"rig": "x"}
 	w := &queueWorld{
 		now: now,
@@ -233,5 +239,28 @@ func TestDecideQueuesDerivesMultiECUJobsEachTime(t *testing.T) {
 	}
 	if d := decideQueues(w.input(remembered)); d.derived != 1 || len(d.transitions)+len(d.positions) != 0 {
 		t.Errorf("derived %d, writes %q; want 1 derived and no write", d.derived, writesOf(d, now))
+	}
+}
+
+func TestDecideQueuesRemembersPositionWritesWaitingForTheirBatch(t *testing.T) {
+	w := newQueueWorld()
+	remembered := w.settle(t)
+	w.jobs = append(w.jobs, waitingJob("j4", 0, "e0")) // each job ahead now reads "of 4"
+	d := decideQueues(w.input(remembered))
+	if len(d.transitions) != 1 || len(d.positions) != 3 {
+		t.Fatalf("writes %q; want j4's first status and the three position-only rewrites", writesOf(d, w.now))
+	}
+	// Only the transition is written: the position batch is not due yet.
+	w.apply(queueDecision{transitions: d.transitions})
+
+	next := decideQueues(w.input(d.current))
+	if got, want := writesOf(next, w.now), writesOf(decideQueues(w.input(nil)), w.now); !slices.Equal(got, want) {
+		t.Errorf("with the remembered writes\n%q\nderived afresh\n%q", got, want)
+	}
+	if len(next.positions) != 3 {
+		t.Errorf("positions %q; want the three rewrites still pending", writesOf(next, w.now))
+	}
+	if next.derived != 1 {
+		t.Errorf("derived %d statuses, want 1 (j4, written since)", next.derived)
 	}
 }
