@@ -50,7 +50,8 @@ type SchedulerReconciler struct {
 	mu sync.Mutex
 	// nextQueueFlush is, per namespace, the earliest time queue positions may be rewritten.
 	nextQueueFlush map[string]time.Time
-	// depthSeries is, per namespace, the ECUs with an ecufleet_queue_depth series.
+	// depthSeries is, per namespace, the ECUs with an ecufleet_queue_depth series, each with
+	// whether its queue was not empty when last published.
 	depthSeries map[string]map[string]bool
 }
 
