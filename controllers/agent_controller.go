@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
@@ -67,8 +68,8 @@ func (r *AgentReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) error 
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("diagnosticagent-liveness").
 		For(&diagv1.DiagnosticAgent{}).
-		WatchesRawSource(leaseWatch(leaseCache, r.opts.Clock, func(_ context.Context, l *coordinationv1.Lease) []reconcile.Request {
+		WatchesRawSource(leaseWatch(leaseCache, r.opts.Clock, handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, l *coordinationv1.Lease) []reconcile.Request {
 			return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: l.Name}}}
-		})).
+		}))).
 		Complete(r)
 }

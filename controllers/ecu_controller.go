@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
@@ -94,8 +93,10 @@ const expiryMargin = 50 * time.Millisecond
 
 // setup registers the ECU controller: every ECU, again on every agent or Lease change.
 func (r *ECUReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) error {
-	allECUs := func(ctx context.Context) []reconcile.Request {
-		r.fleet.drop() // before the requests go out: they must see the change
+	// One fan-out for both watches: a restart's burst of agent and Lease events lists the
+	// ECUs a few times, not 200. The snapshot is dropped at every event, before any request
+	// goes out: the reconciles must see the change.
+	allECUs := &fanOut{atEvent: r.fleet.drop, list: func(ctx context.Context) []reconcile.Request {
 		var list diagv1.ECUList
 		if err := r.client.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "Listing ECUs after an agent change")
@@ -106,17 +107,13 @@ func (r *ECUReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) error {
 			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 		}
 		return out
-	}
+	}}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("ecu-rollup").
 		For(&diagv1.ECU{}).
 		// ECUs roll up independently; one at a time, 10,000 of them take minutes of round trips.
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
-		Watches(&diagv1.DiagnosticAgent{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
-			return allECUs(ctx)
-		}), builder.WithPredicates(agentChanged())).
-		WatchesRawSource(leaseWatch(leaseCache, r.opts.Clock, func(ctx context.Context, _ *coordinationv1.Lease) []reconcile.Request {
-			return allECUs(ctx)
-		})).
+		Watches(&diagv1.DiagnosticAgent{}, fanOutOn[client.Object](allECUs), builder.WithPredicates(agentChanged())).
+		WatchesRawSource(leaseWatch(leaseCache, r.opts.Clock, fanOutOn[*coordinationv1.Lease](allECUs))).
 		Complete(r)
 }

@@ -1,7 +1,7 @@
 package controllers
 
 import (
-	"fmt"
+	"reflect"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/util/resourceversion"
@@ -19,12 +19,13 @@ type freshCopies struct {
 
 // freshKey names an object of one Go type.
 type freshKey struct {
-	kind string
+	kind reflect.Type
 	key  client.ObjectKey
 }
 
+// keyOf is obj's key; no fmt, since a pass asks it of every ECU and open job it reads.
 func keyOf(obj client.Object) freshKey {
-	return freshKey{kind: fmt.Sprintf("%T", obj), key: client.ObjectKeyFromObject(obj)}
+	return freshKey{kind: reflect.TypeOf(obj), key: client.ObjectKeyFromObject(obj)}
 }
 
 // remember records an object just returned by the API server.
@@ -61,7 +62,7 @@ func newest[T client.Object](f *freshCopies, cached T) T {
 func (f *freshCopies) forgetAbsent(sample client.Object, namespace string, present map[string]bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	kind := fmt.Sprintf("%T", sample)
+	kind := reflect.TypeOf(sample)
 	for k := range f.objs {
 		if k.kind == kind && k.key.Namespace == namespace && !present[k.key.Name] {
 			delete(f.objs, k)
@@ -86,5 +87,5 @@ func rememberedOf[T client.Object](f *freshCopies) []T {
 func (f *freshCopies) forget(sample client.Object, key client.ObjectKey) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.objs, freshKey{kind: fmt.Sprintf("%T", sample), key: key})
+	delete(f.objs, freshKey{kind: reflect.TypeOf(sample), key: key})
 }

@@ -50,7 +50,11 @@ func healthJobName(ecu string, due time.Time) string {
 // ECU and controlled by it, so that the label alone does not let a user job jump the queue.
 func isHealthJob(j *diagv1.DiagnosticJob) bool {
 	ref := j.Spec.ECURef
-	if ref == nil || j.Labels[diagv1.HealthCheckLabel] != healthLabelValue(ref.Name) {
+	if ref == nil {
+		return false
+	}
+	// The label first: a pass's queue order asks this of thousands of user jobs.
+	if v, ok := j.Labels[diagv1.HealthCheckLabel]; !ok || v != healthLabelValue(ref.Name) {
 		return false
 	}
 	owner := metav1.GetControllerOfNoCopy(j)

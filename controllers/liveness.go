@@ -56,11 +56,10 @@ func leaseLivenessChanged(older, newer *coordinationv1.Lease, now time.Time) boo
 }
 
 // leaseWatch is the watch on the agents' heartbeat Leases that every reconciler keeps: the
-// Lease cache's creations, deletions and liveness transitions (see leaseTransitions), mapped to
-// the reconciler's requests by toRequests, so that the three controllers react to the same
-// Lease events.
-func leaseWatch(leaseCache cache.Cache, clock Clock, toRequests handler.TypedMapFunc[*coordinationv1.Lease, reconcile.Request]) source.Source {
-	return source.Kind(leaseCache, &coordinationv1.Lease{}, handler.TypedEnqueueRequestsFromMapFunc(toRequests), leaseTransitions(clock))
+// Lease cache's creations, deletions and liveness transitions (see leaseTransitions), handed to
+// the reconciler's handler h, so that the three controllers react to the same Lease events.
+func leaseWatch(leaseCache cache.Cache, clock Clock, h handler.TypedEventHandler[*coordinationv1.Lease, reconcile.Request]) source.Source {
+	return source.Kind(leaseCache, &coordinationv1.Lease{}, h, leaseTransitions(clock))
 }
 
 // leaseTransitions passes Lease creations, deletions and the updates that turn an agent from

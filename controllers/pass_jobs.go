@@ -143,6 +143,7 @@ func (p *pass) loadJobs(ctx context.Context) error {
 		r.finished.readFailed(p.ns)
 		return fmt.Errorf("listing DiagnosticJobs in %s: %w", p.ns, err)
 	}
+	p.jobs = make(map[string]*diagv1.DiagnosticJob, len(jobs.Items))
 	present := make(map[string]bool, len(jobs.Items))
 	for i := range jobs.Items {
 		j := newest(&r.fresh, &jobs.Items[i])

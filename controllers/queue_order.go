@@ -16,8 +16,20 @@ import (
 // be free, never preempting), then higher priority first, then older (creation time), then by
 // name, so that the order is total and the same after a controller restart.
 func queueOrder(a, b *diagv1.DiagnosticJob) int {
-	if ha, hb := isHealthJob(a), isHealthJob(b); ha != hb {
-		if ha {
+	return queueOrderOf(rankedJob{a, isHealthJob(a)}, rankedJob{b, isHealthJob(b)})
+}
+
+// rankedJob is a job with whether it is a health job, worked out once before a sort.
+type rankedJob struct {
+	job    *diagv1.DiagnosticJob
+	health bool
+}
+
+// queueOrderOf is queueOrder of jobs whose health-job test is done.
+func queueOrderOf(ra, rb rankedJob) int {
+	a, b := ra.job, rb.job
+	if ra.health != rb.health {
+		if ra.health {
 			return -1
 		}
 		return 1

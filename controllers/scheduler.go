@@ -45,11 +45,13 @@ type SchedulerReconciler struct {
 	fresh     freshCopies
 	settled   settledJobs
 	finished  finishedJobs
+	published publishedWaits
 
 	mu sync.Mutex
 	// nextQueueFlush is, per namespace, the earliest time queue positions may be rewritten.
 	nextQueueFlush map[string]time.Time
-	// depthSeries is, per namespace, the ECUs with an ecufleet_queue_depth series.
+	// depthSeries is, per namespace, the ECUs with an ecufleet_queue_depth series, each with
+	// whether its queue was not empty when last published.
 	depthSeries map[string]map[string]bool
 }
 
@@ -80,9 +82,10 @@ func (r *SchedulerReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) er
 	toNamespace := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace()}}}
 	})
-	everyNamespace := func(ctx context.Context) []reconcile.Request {
+	// One fan-out for both watches, as the ECU controller's: each event listed every ECU.
+	everyNamespace := &fanOut{list: func(ctx context.Context) []reconcile.Request {
 		return ecuNamespaces(ctx, r.client)
-	}
+	}}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("diagnosticjob-scheduler").
 		WithOptions(controller.Options{
@@ -93,12 +96,8 @@ func (r *SchedulerReconciler) setup(mgr ctrl.Manager, leaseCache cache.Cache) er
 		}).
 		Watches(&diagv1.DiagnosticJob{}, finishRecorder{touchRecorder{toNamespace, r}}).
 		Watches(&diagv1.ECU{}, toNamespace).
-		Watches(&diagv1.DiagnosticAgent{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
-			return everyNamespace(ctx)
-		}), builder.WithPredicates(agentChanged())).
-		WatchesRawSource(leaseWatch(leaseCache, r.opts.Clock, func(ctx context.Context, _ *coordinationv1.Lease) []reconcile.Request {
-			return everyNamespace(ctx)
-		})).
+		Watches(&diagv1.DiagnosticAgent{}, fanOutOn[client.Object](everyNamespace), builder.WithPredicates(agentChanged())).
+		WatchesRawSource(leaseWatch(leaseCache, r.opts.Clock, fanOutOn[*coordinationv1.Lease](everyNamespace))).
 		Complete(r)
 }
 

@@ -19,7 +19,7 @@ func (p *pass) finishJobs(ctx context.Context) {
 	var derive, expired []*diagv1.DiagnosticJob
 	for _, j := range p.sortedJobs(func(j *diagv1.DiagnosticJob) bool { return isFinal(j) && !isDeleting(j) }) {
 		if !p.r.settled.is(j) {
-			if _, changed := p.statusAfter(j, keep); changed {
+			if _, changed := statusAfter(j, keep, p.now); changed {
 				derive = append(derive, j)
 				continue
 			}

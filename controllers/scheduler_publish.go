@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -30,68 +29,43 @@ func blocker(j *diagv1.DiagnosticJob, e *diagv1.ECU, r ecuReadiness) (reason, no
 }
 
 // publishQueues writes what waiting jobs and ECUs show about the queues: phase, reason and
-// position of each waiting job, queuedJobs of each ECU, and the queue-depth and oldest-wait metrics. Phase and
-// reason changes are written at once. Position-only changes are written in batches, nearest
-// the head first, at most every QueueStatusInterval and never taking more than a quarter of
-// the time: every start shifts every job behind it, and rewriting a long queue each time would
-// cost more writes than the scheduling itself.
+// position of each waiting job, queuedJobs of each ECU, and the queue-depth and oldest-wait
+// metrics. decideQueues says what changed. Phase and reason changes are written at once.
+// Position-only changes are written in batches, nearest the head first, at most every
+// QueueStatusInterval and never taking more than a quarter of the time: every start shifts
+// every job behind it, and rewriting a long queue each time would cost more writes than the
+// scheduling itself.
 func (p *pass) publishQueues(ctx context.Context) {
 	ecus := p.sortedECUs()
-	ready := p.readiness(ctx, ecus)
-	waiting := p.queued(true)
-	q := buildQueues(slices.DeleteFunc(slices.Clone(waiting), func(j *diagv1.DiagnosticJob) bool { return j.Spec.Suspend }), ecus)
+	d := decideQueues(queueInput{
+		now: p.now, waiting: p.queued(true), ecus: ecus, ready: p.readiness(ctx, ecus), remembered: p.r.published.of(p.ns),
+	})
+	p.r.published.set(p.ns, d.current)
+	p.r.publishDepths(p.ns, ecus, d.queues, p.now)
 
-	type write struct {
-		job    *diagv1.DiagnosticJob
-		mutate func(*diagv1.DiagnosticJobStatus)
-		pos    int32
-	}
-	var transitions, cosmetic []write
-	for _, j := range waiting {
-		mutate := p.waitingStatus(j, q, ecus, ready)
-		st, changed := p.statusAfter(j, mutate)
-		switch {
-		case !changed:
-		case st.Phase != j.Status.Phase || st.Reason != j.Status.Reason:
-			transitions = append(transitions, write{job: j, mutate: mutate})
-		default:
-			cosmetic = append(cosmetic, write{job: j, mutate: mutate, pos: st.QueuePosition})
-		}
-	}
-	var ecuWrites []*diagv1.ECU
-	for _, e := range ecus {
-		n := int32(len(q.jobs[e.Name]))
-		queueDepthMetric.WithLabelValues(p.ns, e.Name).Set(float64(n))
-		queueOldestWaitMetric.WithLabelValues(p.ns, e.Name).Set(oldestWait(q.jobs[e.Name], p.now).Seconds())
-		if n != e.Status.QueuedJobs {
-			ecuWrites = append(ecuWrites, e)
-		}
-	}
-	p.r.forgetDepthSeries(p.ns, ecus)
-
-	runParallel(p.r.opts.WriteParallelism, transitions, func(w write) {
+	runParallel(p.r.opts.WriteParallelism, d.transitions, func(w statusWrite) {
 		if updated, err := p.patchJobStatus(ctx, w.job, w.mutate); err == nil && isNews(w.job, updated) {
 			good := updated.Status.Reason == diagv1.ReasonQueued || updated.Status.Reason == diagv1.ReasonSuspended
 			p.r.recorder.Eventf(updated, nil, eventType(good), updated.Status.Reason, "Queue", "%s", updated.Status.Message)
 		}
 	})
-	if len(cosmetic) == 0 && len(ecuWrites) == 0 {
+	cosmetic := d.positions
+	if len(cosmetic) == 0 && len(d.ecus) == 0 {
 		return
 	}
 	if !p.r.queueFlushDue(p.ns, p.now) {
 		p.wakeAt(p.r.queueFlushAt(p.ns))
 		return
 	}
-	slices.SortStableFunc(cosmetic, func(a, b write) int { return cmp.Compare(a.pos, b.pos) })
 	batch := 2 * p.r.opts.WriteParallelism
 	rest := len(cosmetic) > batch
 	if rest {
 		cosmetic = cosmetic[:batch]
 	}
 	start := time.Now()
-	runParallel(p.r.opts.WriteParallelism, cosmetic, func(w write) { _, _ = p.patchJobStatus(ctx, w.job, w.mutate) })
-	runParallel(p.r.opts.WriteParallelism, ecuWrites, func(e *diagv1.ECU) {
-		n := int32(len(q.jobs[e.Name]))
+	runParallel(p.r.opts.WriteParallelism, cosmetic, func(w statusWrite) { _, _ = p.patchJobStatus(ctx, w.job, w.mutate) })
+	runParallel(p.r.opts.WriteParallelism, d.ecus, func(e *diagv1.ECU) {
+		n := int32(len(d.queues.jobs[e.Name]))
 		_, _ = p.patchECUStatus(ctx, e, false, func(st *diagv1.ECUStatus) { st.QueuedJobs = n })
 	})
 	p.r.queueFlushed(p.ns, p.now, time.Since(start))
@@ -110,8 +84,9 @@ func isNews(before, after *diagv1.DiagnosticJob) bool {
 }
 
 // waitingStatus is the status of a waiting job: Pending when suspended; else Queued with its
-// best position and, when every ECU it may use is closed to it, the reason why.
-func (p *pass) waitingStatus(j *diagv1.DiagnosticJob, q ecuQueues, ecus []*diagv1.ECU, ready map[string]ecuReadiness) func(*diagv1.DiagnosticJobStatus) {
+// best position among cands (the ECUs it may use; when there are none, why and message say why)
+// and, when every one of them is closed to it, the reason why.
+func waitingStatus(j *diagv1.DiagnosticJob, cands []*diagv1.ECU, why, message string, q ecuQueues, ready map[string]ecuReadiness) func(*diagv1.DiagnosticJobStatus) {
 	set := func(phase diagv1.JobPhase, reason, message string, pos int32) func(*diagv1.DiagnosticJobStatus) {
 		return func(st *diagv1.DiagnosticJobStatus) {
 			st.Phase, st.Reason, st.Message, st.QueuePosition = phase, reason, message, pos
@@ -121,7 +96,6 @@ func (p *pass) waitingStatus(j *diagv1.DiagnosticJob, q ecuQueues, ecus []*diagv
 	if j.Spec.Suspend {
 		return set(diagv1.JobPending, diagv1.ReasonSuspended, "Suspended (spec.suspend): the job waits outside the queues until it is cleared", 0)
 	}
-	cands, why, message := candidateECUs(j, ecus)
 	if len(cands) == 0 {
 		return set(diagv1.JobQueued, why, message, 0)
 	}
@@ -194,22 +168,42 @@ func oldestWait(queue []*diagv1.DiagnosticJob, now time.Time) time.Duration {
 	return max(now.Sub(oldest), 0)
 }
 
-// forgetDepthSeries drops the queue-depth and oldest-wait series of ECUs that no longer exist.
-func (r *SchedulerReconciler) forgetDepthSeries(ns string, ecus []*diagv1.ECU) {
+// publishDepths sets the queue-depth and oldest-wait series of the namespace's ECUs and drops
+// those of ECUs that no longer exist. The series of an ECU whose queue was empty at the last
+// pass and still is are left as they are: setting 20,000 series on every pass of a fleet of
+// 10,000 ECUs cost more than the few queues that changed.
+func (r *SchedulerReconciler) publishDepths(ns string, ecus []*diagv1.ECU, q ecuQueues, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.depthSeries == nil {
 		r.depthSeries = map[string]map[string]bool{}
 	}
-	now := map[string]bool{}
-	for _, e := range ecus {
-		now[e.Name] = true
+	busy := r.depthSeries[ns] // ECU name -> its queue was not empty at the last pass
+	if busy == nil {
+		busy = make(map[string]bool, len(ecus))
+		r.depthSeries[ns] = busy
 	}
-	for name := range r.depthSeries[ns] {
-		if !now[name] {
+	for _, e := range ecus {
+		queue := q.jobs[e.Name]
+		if was, ok := busy[e.Name]; ok && !was && len(queue) == 0 {
+			continue
+		}
+		busy[e.Name] = len(queue) > 0
+		queueDepthMetric.WithLabelValues(ns, e.Name).Set(float64(len(queue)))
+		queueOldestWaitMetric.WithLabelValues(ns, e.Name).Set(oldestWait(queue, now).Seconds())
+	}
+	if len(busy) == len(ecus) {
+		return // busy holds every ECU of ecus (names are unique), so none has gone
+	}
+	present := make(map[string]bool, len(ecus))
+	for _, e := range ecus {
+		present[e.Name] = true
+	}
+	for name := range busy {
+		if !present[name] {
 			queueDepthMetric.DeleteLabelValues(ns, name)
 			queueOldestWaitMetric.DeleteLabelValues(ns, name)
+			delete(busy, name)
 		}
 	}
-	r.depthSeries[ns] = now
 }

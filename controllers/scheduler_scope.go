@@ -33,6 +33,10 @@ type pass struct {
 	retry    bool                 // a write met a conflict: run again soon
 	errs     []error
 	ecuNames []string // sorted, fixed for the pass
+	// assessed holds assessECU's verdicts by ECU object, for the phases after the first that
+	// asks: a write replaces a snapshot's object and never changes one, so a verdict holds for
+	// the object it was made on. Only the phases use it, one at a time.
+	assessed map[*diagv1.ECU]ecuReadiness
 }
 
 // newPass reads the namespace's ECUs and jobs (the finished ones only where needed, see
@@ -41,7 +45,7 @@ type pass struct {
 // copy of every job on every pass): the scope treats them as read-only, and every write works
 // on a copy.
 func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, error) {
-	p := &pass{r: r, ns: ns, now: r.opts.Clock.Now(), ecus: map[string]*diagv1.ECU{}, jobs: map[string]*diagv1.DiagnosticJob{}}
+	p := &pass{r: r, ns: ns, now: r.opts.Clock.Now()}
 	var err error
 	if p.fleet, err = loadFleet(ctx, r.client, r.leases, r.opts.LeaseNamespace, p.now); err != nil {
 		return nil, err
@@ -50,7 +54,9 @@ func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, er
 	if err := r.client.List(ctx, &ecus, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing ECUs in %s: %w", ns, err)
 	}
-	present := map[string]bool{}
+	p.ecus = make(map[string]*diagv1.ECU, len(ecus.Items))
+	p.ecuNames = make([]string, 0, len(ecus.Items))
+	present := make(map[string]bool, len(ecus.Items))
 	for i := range ecus.Items {
 		e := newest(&r.fresh, &ecus.Items[i])
 		p.ecus[e.Name] = e
@@ -285,23 +291,40 @@ func timeOf(t time.Time) *metav1.Time {
 // queued returns the jobs waiting for an ECU in queue order: unfinished, unbound, not deleted,
 // not holding a lock (a lock whose bind is pending), not past its queue timeout (its Failed
 // write may have lost a conflict this pass), and, unless withSuspended, not suspended.
+// Each job's health-job test is done once, not in every comparison of the sort (queueOrder is
+// total, so no sort by name comes first).
 func (p *pass) queued(withSuspended bool) []*diagv1.DiagnosticJob {
 	holders := p.lockHolders()
-	jobs := p.sortedJobs(func(j *diagv1.DiagnosticJob) bool {
-		if expired, _ := queueTimeout(j, p.now); expired {
-			return false
+	p.mu.Lock()
+	ranked := make([]rankedJob, 0, len(p.jobs))
+	for _, j := range p.jobs {
+		if expired, _ := queueTimeout(j, p.now); !expired && isWaiting(j) && holders[j.Name] == "" && (withSuspended || !j.Spec.Suspend) {
+			ranked = append(ranked, rankedJob{j, isHealthJob(j)})
 		}
-		return isWaiting(j) && holders[j.Name] == "" && (withSuspended || !j.Spec.Suspend)
-	})
-	slices.SortFunc(jobs, queueOrder)
+	}
+	p.mu.Unlock()
+	slices.SortFunc(ranked, queueOrderOf)
+	jobs := make([]*diagv1.DiagnosticJob, len(ranked))
+	for i, r := range ranked {
+		jobs[i] = r.job
+	}
 	return jobs
 }
 
-// readiness assesses every ECU against the fleet, and its health (see judgeHealth), once per use.
+// readiness assesses every ECU against the fleet (once per ECU object and pass), and its
+// health (see judgeHealth) once per use.
 func (p *pass) readiness(ctx context.Context, ecus []*diagv1.ECU) map[string]ecuReadiness {
+	if p.assessed == nil {
+		p.assessed = make(map[*diagv1.ECU]ecuReadiness, len(ecus))
+	}
 	out := make(map[string]ecuReadiness, len(ecus))
 	for _, e := range ecus {
-		out[e.Name] = assessECU(e, p.fleet)
+		r, ok := p.assessed[e]
+		if !ok {
+			r = assessECU(e, p.fleet)
+			p.assessed[e] = r
+		}
+		out[e.Name] = r
 	}
 	p.judgeHealth(ctx, ecus, out)
 	return out

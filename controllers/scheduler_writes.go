@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,13 +18,14 @@ import (
 
 // statusAfter is the job's status after mutate, with the conditions derived from it, and
 // whether that differs from the current status. It copies the controller's fields only (the
-// agent's steps are shared, never changed), because every pass asks this of every job.
-func (p *pass) statusAfter(j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJobStatus)) (diagv1.DiagnosticJobStatus, bool) {
+// agent's steps are shared, never changed), because a pass asks this of many jobs. A
+// condition that changes takes now as its transition time.
+func statusAfter(j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJobStatus), now time.Time) (diagv1.DiagnosticJobStatus, bool) {
 	st := j.Status
 	st.Conditions = slices.Clone(j.Status.Conditions)
 	mutate(&st)
 	st.ObservedGeneration = j.Generation
-	st.SetConditions(j.Generation, p.now)
+	st.SetConditions(j.Generation, now)
 	return st, !equality.Semantic.DeepEqual(st, j.Status)
 }
 
@@ -31,7 +33,7 @@ func (p *pass) statusAfter(j *diagv1.DiagnosticJob, mutate func(*diagv1.Diagnost
 // difference with the job's resourceVersion as a precondition (the agent writes the same
 // status). It returns the job as now stored; unchanged when there was nothing to write.
 func (p *pass) patchJobStatus(ctx context.Context, j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJobStatus)) (*diagv1.DiagnosticJob, error) {
-	st, changed := p.statusAfter(j, mutate)
+	st, changed := statusAfter(j, mutate, p.now)
 	if !changed {
 		return j, nil
 	}
