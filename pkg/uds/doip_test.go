@@ -49,7 +49,10 @@ func (h *ecuHandler) ServeDoIP(ctx context.Context, w doip.ResponseWriter, r *do
 	}
 }
 
-func TestClientOverDoIP(t *testing.T) {
+// serveECU runs an ecuHandler behind a doip.Server on 127.0.0.1 and returns a Conn to it and a
+// context bounding the test; both end with the test.
+func serveECU(t *testing.T) (*ecuHandler, *doip.Conn, context.Context) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -57,15 +60,19 @@ func TestClientOverDoIP(t *testing.T) {
 	h := &ecuHandler{got: make(chan []byte, 16)}
 	srv := &doip.Server{Handler: h, LogicalAddress: 0x00E0}
 	go srv.Serve(ln, nil)
-	defer srv.Shutdown(context.Background())
-
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	conn, err := (&doip.Client{}).Dial(ctx, ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return h, conn, ctx
+}
+
+func TestClientOverDoIP(t *testing.T) {
+	h, conn, ctx := serveECU(t)
 	var tr uds.Transport = conn // *doip.Conn is a Transport
 	c := uds.NewClient(tr, 0x00E0)
 
@@ -112,21 +119,7 @@ func TestClientOverDoIP(t *testing.T) {
 // client's turn is free: the select that waits for the turn would pick either case at random,
 // so without the check after it about half of the requests would reach the ECU.
 func TestCancelledRequestIsNeverSent(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &ecuHandler{got: make(chan []byte, 16)}
-	srv := &doip.Server{Handler: h, LogicalAddress: 0x00E0}
-	go srv.Serve(ln, nil)
-	defer srv.Shutdown(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := (&doip.Client{}).Dial(ctx, ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	h, conn, ctx := serveECU(t)
 	c := uds.NewClient(conn, 0x00E0)
 
 	cancelled, stop := context.WithCancel(ctx)
