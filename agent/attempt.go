@@ -350,9 +350,10 @@ func (at *attempt) write(ctx context.Context, mutate func(*v1alpha1.DiagnosticJo
 }
 
 // owns says whether job is still this attempt's to write: same object, bound to this agent,
-// not finished by anyone.
+// the same attempt (a late write of an attempt the controller already ended must not land on
+// the next one, bound to this agent too), not finished by anyone.
 func (at *attempt) owns(job *v1alpha1.DiagnosticJob) bool {
-	return job.UID == at.uid && job.Status.Agent == at.r.opts.Name &&
+	return job.UID == at.uid && job.Status.Agent == at.r.opts.Name && job.Status.Attempts == at.attempts &&
 		(job.Status.Phase == v1alpha1.JobScheduled || job.Status.Phase == v1alpha1.JobRunning)
 }
 

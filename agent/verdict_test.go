@@ -112,3 +112,33 @@ func TestRecordSpendsStatusBudget(t *testing.T) {
 		t.Fatalf("phase %s, progress %s", at.steps[0].Phase, progressOf(at.steps))
 	}
 }
+
+// An attempt owns its job only while the job is this attempt on this agent, not yet finished:
+// a late write of an ended attempt must not land on the next attempt, even on the same agent.
+func TestAttemptOwns(t *testing.T) {
+	r := &jobRunner{opts: Options{Name: "agent-a"}}
+	at := &attempt{r: r, uid: "uid-1", attempts: 2}
+	job := func(mut func(*v1alpha1.DiagnosticJob)) *v1alpha1.DiagnosticJob {
+		j := &v1alpha1.DiagnosticJob{}
+		j.UID, j.Status.Agent, j.Status.Attempts, j.Status.Phase = "uid-1", "agent-a", 2, v1alpha1.JobRunning
+		mut(j)
+		return j
+	}
+	for _, tc := range []struct {
+		name string
+		mut  func(*v1alpha1.DiagnosticJob)
+		want bool
+	}{
+		{"running", func(*v1alpha1.DiagnosticJob) {}, true},
+		{"scheduled", func(j *v1alpha1.DiagnosticJob) { j.Status.Phase = v1alpha1.JobScheduled }, true},
+		{"the next attempt on this agent", func(j *v1alpha1.DiagnosticJob) { j.Status.Attempts = 3 }, false},
+		{"another agent", func(j *v1alpha1.DiagnosticJob) { j.Status.Agent = "agent-b" }, false},
+		{"recreated", func(j *v1alpha1.DiagnosticJob) { j.UID = "uid-2" }, false},
+		{"queued again", func(j *v1alpha1.DiagnosticJob) { j.Status.Phase = v1alpha1.JobQueued }, false},
+		{"finished", func(j *v1alpha1.DiagnosticJob) { j.Status.Phase = v1alpha1.JobFailed }, false},
+	} {
+		if got := at.owns(job(tc.mut)); got != tc.want {
+			t.Errorf("%s: owns = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
