@@ -52,7 +52,11 @@ type link struct {
 	wmu  sync.Mutex
 	wbuf []byte
 	wdl  time.Time   // the write deadline set on nc; under wmu
-	vec  net.Buffers // a large message's header and data, written together; under wmu
+	// vecs holds a large message's header and data for one writev; vec is the net.Buffers over
+	// it that the write consumes (it nils what it wrote). Both under wmu; kept in the link so
+	// a write allocates nothing.
+	vecs [2][]byte
+	vec  net.Buffers
 
 	rt readToken // who reads the socket now: a caller or the background reader
 
@@ -159,11 +163,10 @@ func (l *link) writeTail(m Message, tail []byte, deadline time.Time) error {
 	var err error
 	if len(tail) >= vectorWrite && l.hook == nil {
 		binary.BigEndian.PutUint32(l.wbuf[4:8], uint32(len(l.wbuf)-HeaderLen+len(tail)))
-		l.vec = append(l.vec[:0], l.wbuf, tail)
+		l.vecs = [2][]byte{l.wbuf, tail}
+		l.vec = l.vecs[:]
 		_, err = l.vec.WriteTo(l.nc)
-		l.vec = l.vec[:cap(l.vec)]
-		clear(l.vec) // do not keep the caller's buffer
-		l.vec = l.vec[:0]
+		l.vecs, l.vec = [2][]byte{}, nil // do not keep the caller's buffer, even after a failed write
 	} else {
 		if len(tail) > 0 {
 			l.wbuf = append(l.wbuf, tail...)
