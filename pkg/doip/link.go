@@ -51,7 +51,7 @@ type link struct {
 
 	wmu  sync.Mutex
 	wbuf []byte
-	wdl  time.Time   // the write deadline set on nc; under wmu
+	wdl  time.Time // the write deadline set on nc; under wmu
 	// vecs holds a large message's header and data for one writev; vec is the net.Buffers over
 	// it that the write consumes (it nils what it wrote). Both under wmu; kept in the link so
 	// a write allocates nothing.
