@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"net"
-	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/benchstat"
 	"github.com/ecufleet/ecufleet/pkg/doip"
 	"github.com/ecufleet/ecufleet/pkg/ecusim"
 	"github.com/ecufleet/ecufleet/pkg/uds"
@@ -140,8 +140,8 @@ func BenchmarkFlashPath(b *testing.B) {
 		}
 	}
 	for _, p := range paths {
-		b.ReportMetric(medianOf(p.wall), p.name+"-µs/block")
-		b.ReportMetric(medianOf(p.cpu), p.name+"-cpu-µs/block")
+		b.ReportMetric(benchstat.Median(p.wall), p.name+"-µs/block")
+		b.ReportMetric(benchstat.Median(p.cpu), p.name+"-cpu-µs/block")
 	}
 }
 
@@ -171,10 +171,4 @@ func benchSession(b *testing.B, ecu *v1alpha1.ECU, tester int32, hook doip.Frame
 	}
 	b.Cleanup(s.close)
 	return s
-}
-
-func medianOf(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

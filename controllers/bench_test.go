@@ -21,6 +21,7 @@ import (
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/controllers"
+	"github.com/ecufleet/ecufleet/internal/benchstat"
 	"github.com/ecufleet/ecufleet/internal/builders"
 )
 
@@ -89,16 +90,16 @@ func BenchmarkScheduler(b *testing.B) {
 
 		jobsPerSec := float64(*benchJobs) / through.elapsed.Seconds()
 		b.ReportMetric(jobsPerSec, "jobs/s")
-		b.ReportMetric(ms(percentile(serial.latency, 50)), "free-p50-ms")
-		b.ReportMetric(ms(percentile(serial.latency, 99)), "free-p99-ms")
-		b.ReportMetric(ms(percentile(through.latency, 50)), "load-p50-ms")
-		b.ReportMetric(ms(percentile(through.latency, 99)), "load-p99-ms")
+		b.ReportMetric(benchstat.Millis(benchstat.Percentile(serial.latency, 50)), "free-p50-ms")
+		b.ReportMetric(benchstat.Millis(benchstat.Percentile(serial.latency, 99)), "free-p99-ms")
+		b.ReportMetric(benchstat.Millis(benchstat.Percentile(through.latency, 50)), "load-p50-ms")
+		b.ReportMetric(benchstat.Millis(benchstat.Percentile(through.latency, 99)), "load-p99-ms")
 		b.ReportMetric(seq, "raw-writes/s")
 		b.ReportMetric(par, "raw8-writes/s")
 		fmt.Fprintf(os.Stderr, "\nScheduler benchmark: %d ECUs, %d agents, %d jobs at once, %d jobs one at a time\n", *benchECUs, *benchAgents, *benchJobs, *benchSerial)
 		fmt.Fprintf(os.Stderr, "  throughput           %8.1f jobs/s (%d jobs in %v)\n", jobsPerSec, *benchJobs, through.elapsed.Round(time.Millisecond))
-		fmt.Fprintf(os.Stderr, "  create->Scheduled    p50 %7.1f ms  p99 %7.1f ms  (ECU free)\n", ms(percentile(serial.latency, 50)), ms(percentile(serial.latency, 99)))
-		fmt.Fprintf(os.Stderr, "  create->Scheduled    p50 %7.1f ms  p99 %7.1f ms  (all jobs at once, queueing included)\n", ms(percentile(through.latency, 50)), ms(percentile(through.latency, 99)))
+		fmt.Fprintf(os.Stderr, "  create->Scheduled    p50 %7.1f ms  p99 %7.1f ms  (ECU free)\n", benchstat.Millis(benchstat.Percentile(serial.latency, 50)), benchstat.Millis(benchstat.Percentile(serial.latency, 99)))
+		fmt.Fprintf(os.Stderr, "  create->Scheduled    p50 %7.1f ms  p99 %7.1f ms  (all jobs at once, queueing included)\n", benchstat.Millis(benchstat.Percentile(through.latency, 50)), benchstat.Millis(benchstat.Percentile(through.latency, 99)))
 		fmt.Fprintf(os.Stderr, "  writes per job       controller %.1f, Events %.1f, agent %.1f, create 1 (all requests:%s)\n",
 			ctrlPerJob, eventsPerJob, agentPerJob, requestsPerJob(before, after, *benchJobs))
 		fmt.Fprintf(os.Stderr, "  raw status writes    %8.1f /s one at a time, %8.1f /s 8 at a time\n", seq, par)
@@ -336,17 +337,6 @@ func (r *benchRig) rawWrites(ctx context.Context, writers int) float64 {
 	wg.Wait()
 	return float64(total/writers*writers) / time.Since(start).Seconds()
 }
-
-func percentile(d []time.Duration, p int) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[(len(s)-1)*p/100]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // requestCounts reads client-go's request counter (every client of this process: the
 // controller's and the test agents') by method and response code.

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"testing"
 	"time"
 
+	"github.com/ecufleet/ecufleet/internal/benchstat"
 	"github.com/ecufleet/ecufleet/pkg/uds"
 )
 
@@ -89,9 +89,9 @@ func BenchmarkFlash(b *testing.B) {
 				rawMBs = append(rawMBs, mbPerSecond(t1.Sub(t0)))
 				stackMBs = append(stackMBs, mbPerSecond(time.Since(t1)))
 			}
-			b.ReportMetric(median(stackMBs), "stack-MB/s")
-			b.ReportMetric(median(rawMBs), "raw-MB/s")
-			b.ReportMetric(median(stackMBs)/median(rawMBs), "stack/raw")
+			b.ReportMetric(benchstat.Median(stackMBs), "stack-MB/s")
+			b.ReportMetric(benchstat.Median(rawMBs), "raw-MB/s")
+			b.ReportMetric(benchstat.Median(stackMBs)/benchstat.Median(rawMBs), "stack/raw")
 		})
 	}
 }
@@ -118,12 +118,6 @@ func rawStopAndWait(b *testing.B, block int) func(n int) {
 
 // mbPerSecond is flashSize moved in d, in MB/s as the testing package counts them (1e6 bytes).
 func mbPerSecond(d time.Duration) float64 { return flashSize / d.Seconds() / 1e6 }
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
 
 // stopAndWaitPeer serves one connection on 127.0.0.1 that reads requests of reqLen bytes and
 // answers each with answerLen bytes: the wire's part of a flash, without DoIP or UDS.

@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/ecufleet/ecufleet/internal/benchstat"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,15 +56,15 @@ func BenchmarkWholeStack(b *testing.B) {
 			}
 			fmt.Println()
 		}
-		rawMS, stackMS := median(raw), median(stack)
+		rawMS, stackMS := benchstat.Median(raw), benchstat.Median(stack)
 		n := float64(*count)
 		fmt.Printf("%d exchanges of 3E 00 (14 bytes out, 27 back), median of %d rounds (CPU: both processes, user and system):\n", *count, *rounds)
-		fmt.Printf("  raw two-process TCP echo   %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange\n", rawMS, rawMS*1e3/n, n/rawMS*1e3, median(rawCPU)*1e3/n)
-		fmt.Printf("  doip send against ecusim   %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange\n", stackMS, stackMS*1e3/n, n/stackMS*1e3, median(stackCPU)*1e3/n)
+		fmt.Printf("  raw two-process TCP echo   %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange\n", rawMS, rawMS*1e3/n, n/rawMS*1e3, benchstat.Median(rawCPU)*1e3/n)
+		fmt.Printf("  doip send against ecusim   %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange\n", stackMS, stackMS*1e3/n, n/stackMS*1e3, benchstat.Median(stackCPU)*1e3/n)
 		if baseSim != nil {
-			baseMS := median(base)
+			baseMS := benchstat.Median(base)
 			fmt.Printf("  baseline binary            %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange  ratio %.2f\n",
-				baseMS, baseMS*1e3/n, n/baseMS*1e3, median(baseCPU)*1e3/n, baseMS/rawMS)
+				baseMS, baseMS*1e3/n, n/baseMS*1e3, benchstat.Median(baseCPU)*1e3/n, baseMS/rawMS)
 		}
 		fmt.Printf("  ratio stack/raw            %8.2f (goal: 1.5 or less); load average %s\n", stackMS/rawMS, loadAverage())
 		b.ReportMetric(rawMS*1e3/float64(*count), "raw-µs/exchange")
@@ -247,13 +247,4 @@ func (p *process) stop(b *testing.B) {
 		<-done
 		b.Errorf("%s did not stop within 10s of SIGINT", p.cmd)
 	}
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/benchstat"
 	"github.com/ecufleet/ecufleet/internal/builders"
 	"github.com/ecufleet/ecufleet/internal/scheme"
 	"github.com/ecufleet/ecufleet/pkg/ecusim"
@@ -107,7 +107,7 @@ func runScale(b *testing.B) {
 	logf("  all %d ECUs Ready %v after the controller started", *scaleECUs, readyIn.Round(time.Second))
 	baseline := f.latency(ctx, b, "free-empty", *scaleSerial, 0)
 	memEmpty := ctl.memory()
-	logf("  create->Scheduled with no finished job: p50 %.1f ms; controller RSS %.0f MiB", ms(pct(baseline, 50)), mib(memEmpty.rss))
+	logf("  create->Scheduled with no finished job: p50 %.1f ms; controller RSS %.0f MiB", benchstat.Millis(benchstat.Percentile(baseline, 50)), mib(memEmpty.rss))
 
 	logf("Stopping the controller and creating %d finished jobs", *scaleFinished)
 	ctl.stop(30 * time.Second)
@@ -127,7 +127,7 @@ func runScale(b *testing.B) {
 	startedIn := time.Since(restart)
 	withFinished := f.latency(ctx, b, "free-finished", *scaleSerial, *scaleSerial)
 	memFinished := ctl.memory()
-	logf("  create->Scheduled with %d finished jobs: p50 %.1f ms; controller RSS %.0f MiB", *scaleFinished, ms(pct(withFinished, 50)), mib(memFinished.rss))
+	logf("  create->Scheduled with %d finished jobs: p50 %.1f ms; controller RSS %.0f MiB", *scaleFinished, benchstat.Millis(benchstat.Percentile(withFinished, 50)), mib(memFinished.rss))
 
 	cordoned := min(*scaleECUs/20, 500)
 	logf("Cordoning %d ECUs and queueing %d jobs for them", cordoned, *scaleQueued)
@@ -161,14 +161,14 @@ func runScale(b *testing.B) {
 	fmt.Fprintf(os.Stderr, "  controller restart with %d finished jobs to Starting workers  %v\n", *scaleFinished, startedIn.Round(100*time.Millisecond))
 	row := func(what string, d []time.Duration, m memory) {
 		fmt.Fprintf(os.Stderr, "  %-34s create->Scheduled p50 %6.1f ms  p99 %6.1f ms   controller RSS %5.0f MiB (peak %5.0f MiB)\n",
-			what, ms(pct(d, 50)), ms(pct(d, 99)), mib(m.rss), mib(m.peak))
+			what, benchstat.Millis(benchstat.Percentile(d, 50)), benchstat.Millis(benchstat.Percentile(d, 99)), mib(m.rss), mib(m.peak))
 	}
 	row("no finished job", baseline, memEmpty)
 	row(fmt.Sprintf("%d finished", *scaleFinished), withFinished, memFinished)
 	row(fmt.Sprintf("%d finished, %d queued", *scaleFinished, *scaleQueued), withQueued, memQueued)
 	fmt.Fprintf(os.Stderr, "  agent probing %d ECUs at the default period: RSS %.0f MiB, CPU %.2f%% of one core over %v\n\n",
 		*scaleProbed, mib(agentMem.rss), 100*agentCPU.Seconds()/scaleWindow.Seconds(), *scaleWindow)
-	b.ReportMetric(ms(pct(withQueued, 50)), "free-p50-ms")
+	b.ReportMetric(benchstat.Millis(benchstat.Percentile(withQueued, 50)), "free-p50-ms")
 	b.ReportMetric(mib(memQueued.rss), "controller-MiB")
 }
 
@@ -277,14 +277,3 @@ func profileCPU(ctx context.Context, addr, file string) func() error {
 	}()
 	return func() error { return <-done }
 }
-
-func pct(d []time.Duration, p int) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[(len(s)-1)*p/100]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
