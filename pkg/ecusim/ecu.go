@@ -3,6 +3,7 @@ package ecusim
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -146,7 +147,7 @@ func newECU(path string, address uint16, vin [17]byte, c UDS) (*ecu, error) {
 }
 
 func (e *ecu) compileDIDs(path string, dids map[string]DID) error {
-	for _, key := range sortedKeys(dids) {
+	for _, key := range slices.Sorted(maps.Keys(dids)) {
 		d := dids[key]
 		id, err := id16(path+"dids", key)
 		if err != nil {
@@ -174,7 +175,7 @@ func (e *ecu) compileDIDs(path string, dids map[string]DID) error {
 
 func compileRoutines(path string, routines map[string]Routine) (map[uint16]routine, error) {
 	out := make(map[uint16]routine, len(routines))
-	for _, key := range sortedKeys(routines) {
+	for _, key := range slices.Sorted(maps.Keys(routines)) {
 		r := routines[key]
 		id, err := id16(path+"routines", key)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sort"
 	"strconv"
 	"time"
 
@@ -249,16 +248,6 @@ func id16(field, key string) (uint16, error) {
 		return 0, fieldErr(field, "key %q is not a 16-bit identifier; write it as 0xF190", key)
 	}
 	return uint16(v), nil
-}
-
-// sortedKeys makes validation deterministic: the first bad entry in key order is reported.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 var errBothTextAndHex = errors.New("set exactly one of text and hex")
