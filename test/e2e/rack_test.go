@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/builders"
+	"github.com/ecufleet/ecufleet/pkg/ecusim"
 )
 
 // simLogicalAddress is every simulated ECU's logical address; each has a port of its own.
@@ -42,19 +42,9 @@ var simSeq atomic.Int32
 // needs both on the same number.
 func freePort() int {
 	GinkgoHelper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	Fail("no port free for both TCP and UDP on 127.0.0.1 after 20 tries")
-	return 0
+	port, err := ecusim.FreePort("127.0.0.1")
+	Expect(err).NotTo(HaveOccurred())
+	return port
 }
 
 // startSims starts n simulated ECUs on free ports, each with its own VIN and EID, and creates

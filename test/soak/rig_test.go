@@ -3,7 +3,6 @@ package soak
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/builders"
 	"github.com/ecufleet/ecufleet/internal/scheme"
+	"github.com/ecufleet/ecufleet/pkg/ecusim"
 )
 
 // Lease timing of the soak's agents and controller, as in test/e2e: a killed process is
@@ -186,19 +186,9 @@ func (r *rig) waitECUsReady(ctx context.Context, timeout time.Duration) {
 
 // freePort returns a port free for TCP and UDP on 127.0.0.1 right now, as a simulator needs both.
 func freePort(t *testing.T) int {
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
+	port, err := ecusim.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no port free for both TCP and UDP on 127.0.0.1 after 20 tries")
-	return 0
+	return port
 }
