@@ -40,17 +40,27 @@ const (
 	commentClose      = "close at the end of the job"
 )
 
+// traceLogLimit bounds the memory an OnFailure trace holds uncompressed (pcapng.Log) while
+// it may yet be thrown away: a 16 MiB flash in 4 KiB blocks logs about 2 MiB. A trace that
+// grows past it is written out and compressed from then on, with the same result, so a job
+// holds at most this and the 900 KiB of its compressed trace.
+const traceLogLimit = 4 << 20
+
 // tracer records one attempt's DoIP frames as gzipped pcapng in memory, bounded by
-// TraceMaxBytes: once full, later frames are counted, not stored. It is the attempt's
+// TraceMaxBytes: once full, later frames are counted, not stored. An OnFailure trace, which
+// a job that succeeds throws away, first only logs its frames (pcapng.Log) and builds and
+// compresses them once it is kept, or once the log passes traceLogLimit. It is the attempt's
 // doip.FrameHook; a nil tracer (spec.trace Never) records nothing.
 type tracer struct {
-	mu        sync.Mutex // orders the hook's comment swaps for keeper frames
+	mu        sync.Mutex
 	buf       bytes.Buffer
 	gz        *gzip.Writer
 	w         *pcapng.Writer
-	hook      *pcapng.DoIPHook
-	comment   string // the current step's, or what the frames outside a step are for
-	ownKeeper bool   // the current step itself sends the keeper's request (3E 80)
+	log       *pcapng.Log // OnFailure: frames not yet written to w; nil once they are
+	logLimit  int         // traceLogLimit; smaller in tests
+	err       error       // the first frame or event w refused
+	comment   string      // the current step's, or what the frames outside a step are for
+	ownKeeper bool        // the current step itself sends the keeper's request (3E 80)
 }
 
 // newTracer starts the trace of an attempt of a job with this spec.trace, or returns nil for
@@ -59,7 +69,7 @@ func newTracer(mode v1alpha1.TraceMode) (*tracer, error) {
 	if mode == v1alpha1.TraceNever {
 		return nil, nil
 	}
-	t := &tracer{comment: commentActivation}
+	t := &tracer{comment: commentActivation, logLimit: traceLogLimit}
 	// BestSpeed: a flash records thousands of frames, and the default level costs each block
 	// more CPU than its exchange with the ECU; the trace still compresses several-fold.
 	t.gz, _ = gzip.NewWriterLevel(&t.buf, gzip.BestSpeed)
@@ -67,8 +77,10 @@ func newTracer(mode v1alpha1.TraceMode) (*tracer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start the job's trace: %w", err)
 	}
-	t.w, t.hook = w, pcapng.NewDoIPHook(w)
-	t.hook.SetComment(t.comment)
+	t.w = w
+	if mode != v1alpha1.TraceAlways {
+		t.log = &pcapng.Log{}
+	}
 	return t, nil
 }
 
@@ -100,27 +112,52 @@ func (t *tracer) note(comment string, ownKeeper bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.comment, t.ownKeeper = comment, ownKeeper
-	t.hook.SetComment(comment)
 }
 
 // Frame records one DoIP frame; the keeper's tester present and its ACK get their own comment.
 func (t *tracer) Frame(f doip.Frame) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.ownKeeper || !keeperFrame(f.Data) {
-		t.hook.Frame(f)
+	comment := t.comment
+	if !t.ownKeeper && keeperFrame(f.Data) {
+		comment = commentKeeper
+	}
+	fr := pcapng.FrameOf(f, comment)
+	if t.log == nil {
+		t.keep(t.w.Frame(fr))
 		return
 	}
-	t.hook.SetComment(commentKeeper)
-	t.hook.Frame(f)
-	t.hook.SetComment(t.comment)
+	t.log.Frame(fr)
+	if t.log.Size() > t.logLimit {
+		t.writeLog()
+	}
 }
 
 // Conn records a connection opening or closing.
 func (t *tracer) Conn(e doip.ConnEvent) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.hook.Conn(e)
+	ev := pcapng.EventOf(e, t.comment)
+	if t.log == nil {
+		t.keep(t.w.Event(ev))
+		return
+	}
+	t.log.Event(ev)
+}
+
+// writeLog writes what the log holds into the trace and records there from then on; under mu.
+func (t *tracer) writeLog() {
+	if t.log != nil {
+		t.keep(t.log.Replay(t.w))
+		t.log = nil
+	}
+}
+
+// keep remembers the first error; under mu.
+func (t *tracer) keep(err error) {
+	if err != nil && t.err == nil {
+		t.err = err
+	}
 }
 
 // keeperFrame tells the keeper's request (a diagnostic message carrying exactly 3E 80) and
@@ -149,8 +186,9 @@ func isKeeperRequest(uds []byte) bool {
 func (t *tracer) finish(configMap string) (data []byte, st v1alpha1.TraceStatus, ok bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.writeLog()
 	frames := t.w.Frames() + t.w.Dropped()
-	if err := t.hook.Err(); err != nil {
+	if err := t.err; err != nil {
 		return nil, st, false, fmt.Errorf("record the trace: %w", err)
 	}
 	if err := t.gz.Close(); err != nil {

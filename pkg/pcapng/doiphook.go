@@ -34,29 +34,37 @@ func (h *DoIPHook) Err() error {
 
 // Frame records one DoIP frame.
 func (h *DoIPHook) Frame(f doip.Frame) {
-	fr := Frame{Time: f.Time, Dir: Sent, Transport: TCP, Local: f.Local, Remote: f.Remote, Data: f.Data}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.keep(h.w.Frame(FrameOf(f, h.comment)))
+}
+
+// Conn records a TCP connection's open or close; the local side is taken to act.
+func (h *DoIPHook) Conn(e doip.ConnEvent) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.keep(h.w.Event(EventOf(e, h.comment)))
+}
+
+// FrameOf is the Frame of a frame a doip.FrameHook saw, for hooks of their own (a Log's).
+func FrameOf(f doip.Frame, comment string) Frame {
+	fr := Frame{Time: f.Time, Dir: Sent, Transport: TCP, Local: f.Local, Remote: f.Remote, Data: f.Data, Comment: comment}
 	if f.Dir == doip.FrameReceived {
 		fr.Dir = Received
 	}
 	if f.UDP {
 		fr.Transport = UDP
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	fr.Comment = h.comment
-	h.keep(h.w.Frame(fr))
+	return fr
 }
 
-// Conn records a TCP connection's open or close; the local side is taken to act.
-func (h *DoIPHook) Conn(e doip.ConnEvent) {
-	ev := Event{Time: e.Time, Kind: Close, Dir: Sent, Local: e.Local, Remote: e.Remote}
+// EventOf is the Event of a connection event a doip.FrameHook saw; the local side is taken to act.
+func EventOf(e doip.ConnEvent, comment string) Event {
+	ev := Event{Time: e.Time, Kind: Close, Dir: Sent, Local: e.Local, Remote: e.Remote, Comment: comment}
 	if e.Open {
 		ev.Kind = Open
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	ev.Comment = h.comment
-	h.keep(h.w.Event(ev))
+	return ev
 }
 
 // keep remembers the first error; under mu.

@@ -169,7 +169,11 @@ func (w *Writer) Event(e Event) error {
 
 // Frame records one DoIP message: as TCP segments of its connection (opening one with a
 // synthetic handshake if the trace has not seen it) or as a UDP datagram.
-func (w *Writer) Frame(f Frame) error {
+func (w *Writer) Frame(f Frame) error { return w.frame(f, 0) }
+
+// frame is Frame of a message that a Log may have trimmed already: orig, when not 0, is its
+// length before, so that it is not trimmed again and its note gives the length sent.
+func (w *Writer) frame(f Frame, orig int) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
@@ -186,20 +190,29 @@ func (w *Writer) Frame(f Frame) error {
 	if f.Dir > Received {
 		return fmt.Errorf("pcapng: frame direction %d is neither Sent nor Received", f.Dir)
 	}
-	if len(f.Data) == 0 {
+	size := len(f.Data)
+	if orig > 0 {
+		size = orig
+	}
+	if size == 0 {
 		return errors.New("pcapng: frame has no data: pass the whole DoIP message, header included")
 	}
 	if f.Transport > UDP {
 		return fmt.Errorf("pcapng: frame transport %d is neither TCP nor UDP", f.Transport)
 	}
-	if f.Transport == UDP && len(f.Data) > maxUDPPayload {
-		return fmt.Errorf("pcapng: UDP frame of %d bytes exceeds the %d a datagram holds", len(f.Data), maxUDPPayload)
+	if f.Transport == UDP && size > maxUDPPayload {
+		return fmt.Errorf("pcapng: UDP frame of %d bytes exceeds the %d a datagram holds", size, maxUDPPayload)
 	}
 	if w.truncated {
 		w.dropped++
 		return nil
 	}
-	data, trimNote := trimTransferData(f.Data)
+	data, trimNote := f.Data, ""
+	if orig > 0 {
+		trimNote = string(appendTrimNote(nil, orig))
+	} else {
+		data, trimNote = trimTransferData(f.Data)
+	}
 	if !w.fits(len(data)) {
 		// Cannot fit whatever the headers: drop it before building its packets, so a huge
 		// frame costs no allocation.
