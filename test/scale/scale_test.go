@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,20 +95,27 @@ func runScale(b *testing.B) {
 	f.createECUs(ctx, b, *scaleECUs)
 	f.serve(ctx)
 
-	pprofAddr := freeAddr(b)
+	pprofAddr, metricsAddr := freeAddr(b), ""
 	startController := func() *proc {
-		p := startProc(b, dir, bin, kubeconfig, "controller", "controller", "--metrics-bind-address", freeAddr(b),
+		metricsAddr = freeAddr(b)
+		p := startProc(b, dir, bin, kubeconfig, "controller", "controller", "--metrics-bind-address", metricsAddr,
 			"--health-probe-bind-address", freeAddr(b), "--pprof-bind-address", pprofAddr)
 		p.waitForLog(ctx, b, "Starting workers")
 		return p
+	}
+	// measured is a latency round with the scheduler's passes during it.
+	measured := func(prefix string, first int) ([]time.Duration, passes) {
+		before := schedulerPasses(ctx, b, metricsAddr)
+		d := f.latency(ctx, b, prefix, *scaleSerial, first)
+		return d, schedulerPasses(ctx, b, metricsAddr).since(before)
 	}
 	logf("Starting the controller")
 	ctl := startController()
 	readyIn := f.waitReady(ctx, b, *scaleECUs)
 	logf("  all %d ECUs Ready %v after the controller started", *scaleECUs, readyIn.Round(time.Second))
-	baseline := f.latency(ctx, b, "free-empty", *scaleSerial, 0)
+	baseline, passesEmpty := measured("free-empty", 0)
 	memEmpty := ctl.memory()
-	logf("  create->Scheduled with no finished job: p50 %.1f ms; controller RSS %.0f MiB", benchstat.Millis(benchstat.Percentile(baseline, 50)), mib(memEmpty.rss))
+	logf("  create->Scheduled with no finished job: p50 %.1f ms; controller RSS %.0f MiB; %v", benchstat.Millis(benchstat.Percentile(baseline, 50)), mib(memEmpty.rss), passesEmpty)
 
 	logf("Stopping the controller and creating %d finished jobs", *scaleFinished)
 	ctl.stop(30 * time.Second)
@@ -125,9 +133,9 @@ func runScale(b *testing.B) {
 	restart := time.Now()
 	ctl = startController()
 	startedIn := time.Since(restart)
-	withFinished := f.latency(ctx, b, "free-finished", *scaleSerial, *scaleSerial)
+	withFinished, passesFinished := measured("free-finished", *scaleSerial)
 	memFinished := ctl.memory()
-	logf("  create->Scheduled with %d finished jobs: p50 %.1f ms; controller RSS %.0f MiB", *scaleFinished, benchstat.Millis(benchstat.Percentile(withFinished, 50)), mib(memFinished.rss))
+	logf("  create->Scheduled with %d finished jobs: p50 %.1f ms; controller RSS %.0f MiB; %v", *scaleFinished, benchstat.Millis(benchstat.Percentile(withFinished, 50)), mib(memFinished.rss), passesFinished)
 
 	cordoned := min(*scaleECUs/20, 500)
 	logf("Cordoning %d ECUs and queueing %d jobs for them", cordoned, *scaleQueued)
@@ -145,7 +153,7 @@ func runScale(b *testing.B) {
 	})
 	f.waitQueued(ctx, b, *scaleQueued)
 	profiled := profileCPU(ctx, pprofAddr, *scalePprof)
-	withQueued := f.latency(ctx, b, "free-queued", *scaleSerial, 2**scaleSerial)
+	withQueued, passesQueued := measured("free-queued", 2**scaleSerial)
 	if err := profiled(); err != nil {
 		b.Errorf("profiling the controller: %v", err)
 	}
@@ -159,13 +167,13 @@ func runScale(b *testing.B) {
 		*scaleECUs, *scaleAgents, *scaleFinished, *scaleQueued, cordoned, *scaleSerial)
 	fmt.Fprintf(os.Stderr, "  all ECUs Ready after the controller started      %v\n", readyIn.Round(time.Second))
 	fmt.Fprintf(os.Stderr, "  controller restart with %d finished jobs to Starting workers  %v\n", *scaleFinished, startedIn.Round(100*time.Millisecond))
-	row := func(what string, d []time.Duration, m memory) {
-		fmt.Fprintf(os.Stderr, "  %-34s create->Scheduled p50 %6.1f ms  p99 %6.1f ms   controller RSS %5.0f MiB (peak %5.0f MiB)\n",
-			what, benchstat.Millis(benchstat.Percentile(d, 50)), benchstat.Millis(benchstat.Percentile(d, 99)), mib(m.rss), mib(m.peak))
+	row := func(what string, d []time.Duration, m memory, ps passes) {
+		fmt.Fprintf(os.Stderr, "  %-34s create->Scheduled p50 %6.1f ms  p99 %6.1f ms   controller RSS %5.0f MiB (peak %5.0f MiB)   %v\n",
+			what, benchstat.Millis(benchstat.Percentile(d, 50)), benchstat.Millis(benchstat.Percentile(d, 99)), mib(m.rss), mib(m.peak), ps)
 	}
-	row("no finished job", baseline, memEmpty)
-	row(fmt.Sprintf("%d finished", *scaleFinished), withFinished, memFinished)
-	row(fmt.Sprintf("%d finished, %d queued", *scaleFinished, *scaleQueued), withQueued, memQueued)
+	row("no finished job", baseline, memEmpty, passesEmpty)
+	row(fmt.Sprintf("%d finished", *scaleFinished), withFinished, memFinished, passesFinished)
+	row(fmt.Sprintf("%d finished, %d queued", *scaleFinished, *scaleQueued), withQueued, memQueued, passesQueued)
 	fmt.Fprintf(os.Stderr, "  agent probing %d ECUs at the default period: RSS %.0f MiB, CPU %.2f%% of one core over %v\n\n",
 		*scaleProbed, mib(agentMem.rss), 100*agentCPU.Seconds()/scaleWindow.Seconds(), *scaleWindow)
 	b.ReportMetric(benchstat.Millis(benchstat.Percentile(withQueued, 50)), "free-p50-ms")
@@ -276,4 +284,60 @@ func profileCPU(ctx context.Context, addr, file string) func() error {
 		done <- err
 	}()
 	return func() error { return <-done }
+}
+
+// passes is how many scheduling passes the controller made and how long they took in all,
+// from controller-runtime's reconcile time histogram of the scheduler (one pass per namespace).
+type passes struct {
+	count int
+	total time.Duration
+}
+
+func (p passes) since(before passes) passes {
+	return passes{count: p.count - before.count, total: p.total - before.total}
+}
+
+func (p passes) String() string {
+	if p.count == 0 {
+		return "no scheduling pass"
+	}
+	return fmt.Sprintf("%d scheduling passes, mean %.1f ms", p.count, benchstat.Millis(p.total/time.Duration(p.count)))
+}
+
+// schedulerPasses reads the scheduler's pass count and time from the controller's metrics.
+func schedulerPasses(ctx context.Context, b *testing.B, addr string) passes {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatalf("reading the controller's metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatalf("reading the controller's metrics: %v", err)
+	}
+	var p passes
+	const series = `controller_runtime_reconcile_time_seconds_%s{controller="diagnosticjob-scheduler"}`
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case fmt.Sprintf(series, "sum"):
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				b.Fatalf("metric %s: %v", line, err)
+			}
+			p.total = time.Duration(v * float64(time.Second))
+		case fmt.Sprintf(series, "count"):
+			if p.count, err = strconv.Atoi(value); err != nil {
+				b.Fatalf("metric %s: %v", line, err)
+			}
+		}
+	}
+	return p
 }
