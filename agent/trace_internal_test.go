@@ -33,14 +33,17 @@ func TestKeepTrace(t *testing.T) {
 	}
 }
 
+// doipMessage is a DoIP message of version 2012 with the payload type and payload given.
+func doipMessage(typ doip.PayloadType, payload ...byte) []byte {
+	h := make([]byte, doip.HeaderLen, doip.HeaderLen+len(payload))
+	h[0], h[1] = doip.Version2012, ^doip.Version2012
+	binary.BigEndian.PutUint16(h[2:], uint16(typ))
+	binary.BigEndian.PutUint32(h[4:], uint32(len(payload)))
+	return append(h, payload...)
+}
+
 func TestKeeperFrame(t *testing.T) {
-	frame := func(typ doip.PayloadType, payload ...byte) []byte {
-		h := make([]byte, doip.HeaderLen, doip.HeaderLen+len(payload))
-		h[0], h[1] = doip.Version2012, ^doip.Version2012
-		binary.BigEndian.PutUint16(h[2:], uint16(typ))
-		binary.BigEndian.PutUint32(h[4:], uint32(len(payload)))
-		return append(h, payload...)
-	}
+	frame := doipMessage
 	addrs := []byte{0x0E, 0x00, 0x00, 0xE0}
 	for _, tc := range []struct {
 		name string
@@ -96,13 +99,7 @@ func TestTraceWithoutFramesIsNotStored(t *testing.T) {
 func TestOnFailureTraceIsAlwaysTrace(t *testing.T) {
 	local, remote := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.1:13400")
 	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	msg := func(typ doip.PayloadType, payload ...byte) []byte {
-		h := make([]byte, doip.HeaderLen, doip.HeaderLen+len(payload))
-		h[0], h[1] = doip.Version2012, ^doip.Version2012
-		binary.BigEndian.PutUint16(h[2:], uint16(typ))
-		binary.BigEndian.PutUint32(h[4:], uint32(len(payload)))
-		return append(h, payload...)
-	}
+	msg := doipMessage
 	frame := func(i int, dir doip.FrameDirection, data []byte) doip.Frame {
 		return doip.Frame{Time: t0.Add(time.Duration(i) * time.Millisecond), Dir: dir, Local: local, Remote: remote, Data: data}
 	}
