@@ -321,19 +321,20 @@ func schedulerPasses(ctx context.Context, b *testing.B, addr string) passes {
 	}
 	var p passes
 	const series = `controller_runtime_reconcile_time_seconds_%s{controller="diagnosticjob-scheduler"}`
+	sum, count := fmt.Sprintf(series, "sum"), fmt.Sprintf(series, "count")
 	for _, line := range strings.Split(string(body), "\n") {
 		name, value, ok := strings.Cut(line, " ")
 		if !ok {
 			continue
 		}
 		switch name {
-		case fmt.Sprintf(series, "sum"):
+		case sum:
 			v, err := strconv.ParseFloat(value, 64)
 			if err != nil {
 				b.Fatalf("metric %s: %v", line, err)
 			}
 			p.total = time.Duration(v * float64(time.Second))
-		case fmt.Sprintf(series, "count"):
+		case count:
 			if p.count, err = strconv.Atoi(value); err != nil {
 				b.Fatalf("metric %s: %v", line, err)
 			}
