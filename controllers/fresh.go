@@ -57,14 +57,14 @@ func newest[T client.Object](f *freshCopies, cached T) T {
 	return cached
 }
 
-// forgetAbsent drops remembered objects of one kind and namespace that are not in present
+// forgetAbsent drops remembered objects of one kind and namespace whose name present denies
 // (deleted objects), so that the map does not grow.
-func (f *freshCopies) forgetAbsent(sample client.Object, namespace string, present map[string]bool) {
+func (f *freshCopies) forgetAbsent(sample client.Object, namespace string, present func(name string) bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	kind := reflect.TypeOf(sample)
 	for k := range f.objs {
-		if k.kind == kind && k.key.Namespace == namespace && !present[k.key.Name] {
+		if k.kind == kind && k.key.Namespace == namespace && !present(k.key.Name) {
 			delete(f.objs, k)
 		}
 	}
@@ -88,4 +88,12 @@ func (f *freshCopies) forget(sample client.Object, key client.ObjectKey) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.objs, freshKey{kind: reflect.TypeOf(sample), key: key})
+}
+
+// isKey is the membership test of a map's keys, for forgetAbsent.
+func isKey[V any](m map[string]V) func(string) bool {
+	return func(name string) bool {
+		_, ok := m[name]
+		return ok
+	}
 }

@@ -17,18 +17,11 @@ import (
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 )
 
-// jobOpenIndex indexes the jobs every pass must see: unfinished, or deleted and still held by
+// isOpen tells the jobs every pass must see: unfinished, or deleted and still held by
 // ecufleet's finalizer. Finished jobs pile up in a busy lab (tens of thousands), and a pass must
-// not cost time in proportion to them.
-const jobOpenIndex = "ecufleet.open"
-
-// indexJobOpen is the indexer of jobOpenIndex.
-func indexJobOpen(obj client.Object) []string {
-	j, ok := obj.(*diagv1.DiagnosticJob)
-	if !ok || (isFinal(j) && !isDeleting(j)) {
-		return nil
-	}
-	return []string{"true"}
+// not cost time in proportion to them, so the cache indexes the open ones (cachePointers).
+func isOpen(j *diagv1.DiagnosticJob) bool {
+	return !isFinal(j) || isDeleting(j)
 }
 
 // finishedJobs says which finished jobs a pass must read besides the open ones: every job a
@@ -134,25 +127,23 @@ func (p *pass) loadJobs(ctx context.Context) error {
 	r := p.r
 	live := p.fleet.liveAgents()
 	read := r.finished.plan(p.ns, live, p.now)
-	opts := []client.ListOption{client.InNamespace(p.ns), client.UnsafeDisableDeepCopy}
-	if !read.full {
-		opts = append(opts, client.MatchingFields{jobOpenIndex: "true"})
+	list := r.objects.openJobsIn
+	if read.full {
+		list = r.objects.allJobsIn
 	}
-	var jobs diagv1.DiagnosticJobList
-	if err := r.client.List(ctx, &jobs, opts...); err != nil {
+	jobs, err := list(p.ns)
+	if err != nil {
 		r.finished.readFailed(p.ns)
 		return fmt.Errorf("listing DiagnosticJobs in %s: %w", p.ns, err)
 	}
-	p.jobs = make(map[string]*diagv1.DiagnosticJob, len(jobs.Items))
-	present := make(map[string]bool, len(jobs.Items))
-	for i := range jobs.Items {
-		j := newest(&r.fresh, &jobs.Items[i])
+	p.jobs = make(map[string]*diagv1.DiagnosticJob, len(jobs))
+	for _, cached := range jobs {
+		j := newest(&r.fresh, cached)
 		p.jobs[j.Name] = j
-		present[j.Name] = true
 	}
 	if read.full {
-		r.fresh.forgetAbsent(&diagv1.DiagnosticJob{}, p.ns, present)
-		r.settled.forgetAbsent(p.ns, present)
+		r.fresh.forgetAbsent(&diagv1.DiagnosticJob{}, p.ns, isKey(p.jobs))
+		r.settled.forgetAbsent(p.ns, isKey(p.jobs))
 		r.finished.readAll(p.ns, live)
 		return nil
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/ecufleet/ecufleet/internal/builders"
 )
 
-func TestIndexJobOpen(t *testing.T) {
+func TestIndexOpenJob(t *testing.T) {
 	now := time.Now()
 	deleting := builders.MakeJob("deleting", "ns").Phase(diagv1.JobSucceeded).Obj()
 	deleting.DeletionTimestamp = timeOf(now)
@@ -29,8 +29,9 @@ func TestIndexJobOpen(t *testing.T) {
 		{builders.MakeJob("done", "ns").Phase(diagv1.JobSucceeded).Obj(), false},
 		{builders.MakeJob("cancelled", "ns").Phase(diagv1.JobCancelled).Obj(), false},
 	} {
-		if got := len(indexJobOpen(tc.job)) > 0; got != tc.open {
-			t.Errorf("%s: open %v, want %v", tc.job.Name, got, tc.open)
+		keys, err := indexOpenJob(tc.job)
+		if want := map[bool][]string{true: {"ns"}}[tc.open]; err != nil || !slices.Equal(keys, want) {
+			t.Errorf("%s: indexed under %q (%v), want %q", tc.job.Name, keys, err, want)
 		}
 	}
 }

@@ -38,7 +38,8 @@ import (
 // an ECU.
 type SchedulerReconciler struct {
 	client    client.Client
-	apiReader client.Reader // live reads after a conflict, bypassing the cache
+	objects   *cachePointers // the cache's ECUs and open jobs, without a copy
+	apiReader client.Reader  // live reads after a conflict, bypassing the cache
 	leases    client.Reader
 	recorder  events.EventRecorder
 	opts      Options

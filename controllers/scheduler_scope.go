@@ -41,30 +41,27 @@ type pass struct {
 
 // newPass reads the namespace's ECUs and jobs (the finished ones only where needed, see
 // finishedJobs) and every agent, preferring the copies this controller wrote more recently
-// than its cache shows. The objects are the cache's own (no deep
-// copy of every job on every pass): the scope treats them as read-only, and every write works
-// on a copy.
+// than its cache shows. The objects are the cache's own, not even copied into a list (see
+// cachePointers): the scope treats them as read-only, and every write works on a copy.
 func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, error) {
 	p := &pass{r: r, ns: ns, now: r.opts.Clock.Now()}
 	var err error
 	if p.fleet, err = loadFleet(ctx, r.client, r.leases, r.opts.LeaseNamespace, p.now); err != nil {
 		return nil, err
 	}
-	var ecus diagv1.ECUList
-	if err := r.client.List(ctx, &ecus, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+	ecus, err := r.objects.ecusIn(ns)
+	if err != nil {
 		return nil, fmt.Errorf("listing ECUs in %s: %w", ns, err)
 	}
-	p.ecus = make(map[string]*diagv1.ECU, len(ecus.Items))
-	p.ecuNames = make([]string, 0, len(ecus.Items))
-	present := make(map[string]bool, len(ecus.Items))
-	for i := range ecus.Items {
-		e := newest(&r.fresh, &ecus.Items[i])
+	p.ecus = make(map[string]*diagv1.ECU, len(ecus))
+	p.ecuNames = make([]string, 0, len(ecus))
+	for _, cached := range ecus {
+		e := newest(&r.fresh, cached)
 		p.ecus[e.Name] = e
 		p.ecuNames = append(p.ecuNames, e.Name)
-		present[e.Name] = true
 	}
 	slices.Sort(p.ecuNames)
-	r.fresh.forgetAbsent(&diagv1.ECU{}, ns, present)
+	r.fresh.forgetAbsent(&diagv1.ECU{}, ns, isKey(p.ecus))
 
 	if err := p.loadJobs(ctx); err != nil {
 		return nil, err

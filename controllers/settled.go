@@ -35,12 +35,12 @@ func (s *settledJobs) mark(j *diagv1.DiagnosticJob) {
 	s.rv[client.ObjectKeyFromObject(j)] = j.ResourceVersion
 }
 
-// forgetAbsent drops the jobs of a namespace that are not in present (deleted jobs).
-func (s *settledJobs) forgetAbsent(namespace string, present map[string]bool) {
+// forgetAbsent drops the jobs of a namespace whose name present denies (deleted jobs).
+func (s *settledJobs) forgetAbsent(namespace string, present func(name string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k := range s.rv {
-		if k.Namespace == namespace && !present[k.Name] {
+		if k.Namespace == namespace && !present(k.Name) {
 			delete(s.rv, k)
 		}
 	}

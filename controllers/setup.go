@@ -38,9 +38,6 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &diagv1.DiagnosticJob{}, healthJobIndex, indexHealthJob); err != nil {
 		return fmt.Errorf("indexing the health jobs: %w", err)
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &diagv1.DiagnosticJob{}, jobOpenIndex, indexJobOpen); err != nil {
-		return fmt.Errorf("indexing the open DiagnosticJobs: %w", err)
-	}
 	recorder := mgr.GetEventRecorder(eventSource)
 	agents := &AgentReconciler{client: mgr.GetClient(), leases: leaseCache, recorder: recorder, opts: opts, ready: &readyCount{gauge: agentsReadyMetric}}
 	if err := agents.setup(mgr, leaseCache); err != nil {
@@ -54,8 +51,13 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := health.setup(mgr); err != nil {
 		return fmt.Errorf("setting up the ECU health checker: %w", err)
 	}
+	objects, err := newCachePointers(context.Background(), mgr.GetCache())
+	if err != nil {
+		return fmt.Errorf("setting up the DiagnosticJob scheduler: %w", err)
+	}
 	scheduler := &SchedulerReconciler{
 		client:    mgr.GetClient(),
+		objects:   objects,
 		apiReader: mgr.GetAPIReader(),
 		leases:    leaseCache,
 		recorder:  recorder,

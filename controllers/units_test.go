@@ -140,7 +140,7 @@ var _ = Describe("freshCopies", func() {
 	It("forgets objects that are gone", func() {
 		var f freshCopies
 		f.remember(withRV("5", "Scheduled"))
-		f.forgetAbsent(&diagv1.DiagnosticJob{}, "ns", map[string]bool{})
+		f.forgetAbsent(&diagv1.DiagnosticJob{}, "ns", isKey(map[string]bool{}))
 		Expect(rememberedOf[*diagv1.DiagnosticJob](&f)).To(BeEmpty())
 	})
 })
