@@ -40,6 +40,7 @@ type fleet struct {
 	// matching holds liveMatching's answers by selector: a rack's ECUs share a few selectors,
 	// and a pass over 10,000 ECUs must not match each against every agent.
 	matching map[string][]*agentView
+	keys     *selectorKeys // the scheduler's memo of selector keys; nil: none
 }
 
 // loadFleet reads every agent from the cache and its Lease from the lease cache.
@@ -95,7 +96,7 @@ func (f *fleet) live(name string) bool {
 // liveMatching returns the live agents a label selector picks (nil: every agent), by name.
 // The slice is shared by every caller with the same selector: read it, never change it.
 func (f *fleet) liveMatching(selector *metav1.LabelSelector) ([]*agentView, error) {
-	key := selectorKey(selector)
+	key := f.keys.of(selector)
 	f.mu.Lock()
 	out, ok := f.matching[key]
 	f.mu.Unlock()

@@ -47,6 +47,7 @@ type SchedulerReconciler struct {
 	settled   settledJobs
 	finished  finishedJobs
 	published publishedWaits
+	selectors selectorKeys
 
 	mu sync.Mutex
 	// nextQueueFlush is, per namespace, the earliest time queue positions may be rewritten.

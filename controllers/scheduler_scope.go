@@ -49,6 +49,8 @@ func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, er
 	if p.fleet, err = loadFleet(ctx, r.client, r.leases, r.opts.LeaseNamespace, p.now); err != nil {
 		return nil, err
 	}
+	r.selectors.rotate()
+	p.fleet.keys = &r.selectors
 	ecus, err := r.objects.ecusIn(ns)
 	if err != nil {
 		return nil, fmt.Errorf("listing ECUs in %s: %w", ns, err)
