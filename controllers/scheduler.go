@@ -47,11 +47,12 @@ type SchedulerReconciler struct {
 	settled   settledJobs
 	finished  finishedJobs
 	published publishedWaits
-	selectors selectorKeys
 
 	mu sync.Mutex
 	// nextQueueFlush is, per namespace, the earliest time queue positions may be rewritten.
 	nextQueueFlush map[string]time.Time
+	// selectors is, per namespace, the memo of selector keys its passes share.
+	selectors map[string]*selectorKeys
 	// depthSeries is, per namespace, the ECUs with an ecufleet_queue_depth series, each with
 	// whether its queue was not empty when last published.
 	depthSeries map[string]map[string]bool

@@ -49,8 +49,7 @@ func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, er
 	if p.fleet, err = loadFleet(ctx, r.client, r.leases, r.opts.LeaseNamespace, p.now); err != nil {
 		return nil, err
 	}
-	r.selectors.rotate()
-	p.fleet.keys = &r.selectors
+	p.fleet.keys = r.selectorKeysOf(ns)
 	ecus, err := r.objects.ecusIn(ns)
 	if err != nil {
 		return nil, fmt.Errorf("listing ECUs in %s: %w", ns, err)
@@ -69,6 +68,24 @@ func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, er
 		return nil, err
 	}
 	return p, p.countRunning(ctx)
+}
+
+// selectorKeysOf starts a pass of namespace on its memo of selector keys: one memo per
+// namespace, since a pass forgets what the previous one did not ask for, and passes of
+// namespaces take turns.
+func (r *SchedulerReconciler) selectorKeysOf(ns string) *selectorKeys {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.selectors == nil {
+		r.selectors = map[string]*selectorKeys{}
+	}
+	k := r.selectors[ns]
+	if k == nil {
+		k = &selectorKeys{}
+		r.selectors[ns] = k
+	}
+	k.rotate()
+	return k
 }
 
 // countRunning counts each agent's unfinished bound jobs in every namespace (through the
