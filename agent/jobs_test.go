@@ -215,7 +215,9 @@ var _ = Describe("Running jobs", func() {
 		history := watchJob(ns, job.Name)
 		Expect(k8s.Create(suiteCtx, job)).To(Succeed())
 
-		history.eventuallyRecords(v1alpha1.JobRunning, v1alpha1.ReasonScheduled)
+		// The hold step runs once the session is open; cutting power before that would fail the
+		// dial, not the UDP step.
+		waitStepRunning(job, "hold")
 		Expect(sim.Shutdown(suiteCtx)).To(Succeed()) // the ECU loses power while the job holds
 		unreachable := history.eventuallyRecords(v1alpha1.JobFailed, v1alpha1.ReasonEcuUnreachable)
 		Expect(unreachable.Message).To(ContainSubstring("connection refused"))
