@@ -41,6 +41,7 @@ type claimDecision struct {
 // its backoff end becomes the wake time. It reads in and writes nothing.
 func decideClaims(in claimInput) claimDecision {
 	var d claimDecision
+	x := indexECUs(in.ecus)
 	taken := map[string]bool{}
 	added := map[string]int32{} // running jobs each agent gains by this decision
 	for _, j := range in.waiting {
@@ -50,7 +51,7 @@ func decideClaims(in claimInput) claimDecision {
 			}
 			continue
 		}
-		cands, _, _ := candidateECUs(j, in.ecus)
+		cands, _, _ := x.candidates(j)
 		for _, e := range cands {
 			r := in.ready[e.Name]
 			if taken[e.Name] || !lockFree(e, in.stale) || e.Spec.Unschedulable || !r.ready || !r.admits(j, e) {

@@ -64,15 +64,19 @@ type rememberedWait struct {
 // every status on every pass was over a third of the controller's CPU and the most of a pass
 // (issue 14). It reads in and writes nothing.
 func decideQueues(in queueInput) queueDecision {
-	q := buildQueues(slices.DeleteFunc(slices.Clone(in.waiting), func(j *diagv1.DiagnosticJob) bool { return j.Spec.Suspend }), in.ecus)
+	x := indexECUs(in.ecus)
+	cands := make([][]*diagv1.ECU, len(in.waiting)) // a suspended job's stay empty: it is in no queue
+	whys, messages := make([]string, len(in.waiting)), make([]string, len(in.waiting))
+	for i, j := range in.waiting {
+		if !j.Spec.Suspend {
+			cands[i], whys[i], messages[i] = x.candidates(j)
+		}
+	}
+	q := buildQueues(in.waiting, cands)
 	d := queueDecision{queues: q, current: make(map[string]rememberedWait, len(in.waiting))}
 	gates := map[string]ecuGate{}
-	for _, j := range in.waiting {
-		var cands []*diagv1.ECU
-		var why, message string
-		if !j.Spec.Suspend {
-			cands, why, message = candidateECUs(j, in.ecus)
-		}
+	for i, j := range in.waiting {
+		cands, why, message := cands[i], whys[i], messages[i]
 		key, keep := inputsOf(j, cands, q, in.ready, gates)
 		if r, ok := in.remembered[j.Name]; keep && ok && r.inputs == key {
 			d.current[j.Name] = r

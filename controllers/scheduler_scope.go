@@ -37,6 +37,8 @@ type pass struct {
 	// asks: a write replaces a snapshot's object and never changes one, so a verdict holds for
 	// the object it was made on. Only the phases use it, one at a time.
 	assessed map[*diagv1.ECU]ecuReadiness
+	// order is the unfinished jobs in queue order (see openOrder); nil until asked.
+	order []rankedJob
 }
 
 // newPass reads the namespace's ECUs and jobs (the finished ones only where needed, see
@@ -158,6 +160,13 @@ func (p *pass) ecu(name string) *diagv1.ECU {
 
 // sortedJobs returns the snapshot's jobs that pass keep, by name.
 func (p *pass) sortedJobs(keep func(*diagv1.DiagnosticJob) bool) []*diagv1.DiagnosticJob {
+	out := p.jobsWhere(keep)
+	slices.SortFunc(out, func(a, b *diagv1.DiagnosticJob) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}
+
+// jobsWhere returns the snapshot's jobs that pass keep, in no order.
+func (p *pass) jobsWhere(keep func(*diagv1.DiagnosticJob) bool) []*diagv1.DiagnosticJob {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []*diagv1.DiagnosticJob
@@ -166,7 +175,6 @@ func (p *pass) sortedJobs(keep func(*diagv1.DiagnosticJob) bool) []*diagv1.Diagn
 			out = append(out, j)
 		}
 	}
-	slices.SortFunc(out, func(a, b *diagv1.DiagnosticJob) int { return cmp.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -307,24 +315,56 @@ func timeOf(t time.Time) *metav1.Time {
 // queued returns the jobs waiting for an ECU in queue order: unfinished, unbound, not deleted,
 // not holding a lock (a lock whose bind is pending), not past its queue timeout (its Failed
 // write may have lost a conflict this pass), and, unless withSuspended, not suspended.
-// Each job's health-job test is done once, not in every comparison of the sort (queueOrder is
-// total, so no sort by name comes first).
 func (p *pass) queued(withSuspended bool) []*diagv1.DiagnosticJob {
 	holders := p.lockHolders()
+	order := p.openOrder()
 	p.mu.Lock()
-	ranked := make([]rankedJob, 0, len(p.jobs))
-	for _, j := range p.jobs {
+	defer p.mu.Unlock()
+	var jobs []*diagv1.DiagnosticJob
+	for _, r := range order {
+		j := p.jobs[r.job.Name]
+		if j == nil {
+			continue // re-read and found deleted
+		}
 		if expired, _ := queueTimeout(j, p.now); !expired && isWaiting(j) && holders[j.Name] == "" && (withSuspended || !j.Spec.Suspend) {
-			ranked = append(ranked, rankedJob{j, isHealthJob(j)})
+			jobs = append(jobs, j)
 		}
 	}
-	p.mu.Unlock()
-	slices.SortFunc(ranked, queueOrderOf)
-	jobs := make([]*diagv1.DiagnosticJob, len(ranked))
-	for i, r := range ranked {
-		jobs[i] = r.job
-	}
 	return jobs
+}
+
+// openOrder returns the pass's unfinished jobs in queue order. It sorts them at the first ask
+// and again only when a write or re-read brought a job with another place in the order (a new
+// priority): the scheduling and the queue phases both ask, and each sort of 5,000 jobs was a
+// twelfth of a pass. A finished job never waits again, and a pass gains no jobs, so the first
+// ask's jobs are all that can wait. Each job's health-job test is done once, not in every
+// comparison (queueOrder is total, so no sort by name comes first).
+func (p *pass) openOrder() []rankedJob {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.order != nil && !p.orderMoved() {
+		return p.order
+	}
+	p.order = make([]rankedJob, 0, len(p.jobs))
+	for _, j := range p.jobs {
+		if !isFinal(j) {
+			p.order = append(p.order, rankedJob{j, isHealthJob(j)})
+		}
+	}
+	slices.SortFunc(p.order, queueOrderOf)
+	return p.order
+}
+
+// orderMoved reports whether a job of p.order was replaced by a copy that sorts differently;
+// the caller holds p.mu.
+func (p *pass) orderMoved() bool {
+	for _, r := range p.order {
+		cur := p.jobs[r.job.Name]
+		if cur != nil && cur != r.job && queueOrderOf(r, rankedJob{cur, isHealthJob(cur)}) != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // readiness assesses every ECU against the fleet (once per ECU object and pass), and its

@@ -74,7 +74,7 @@ var _ = Describe("queueOrder", func() {
 	})
 })
 
-var _ = Describe("candidateECUs and the queues", func() {
+var _ = Describe("ecuIndex.candidates and the queues", func() {
 	ecus := []*diagv1.ECU{
 		builders.MakeECU("a", "ns").Label("rack", "1").Obj(),
 		builders.MakeECU("b", "ns").Label("rack", "1").Obj(),
@@ -86,28 +86,33 @@ var _ = Describe("candidateECUs and the queues", func() {
 	}
 
 	It("finds the named ECU, or says it does not exist", func() {
-		got, reason, _ := candidateECUs(ref("j", "b"), ecus)
+		got, reason, _ := indexECUs(ecus).candidates(ref("j", "b"))
 		Expect(got).To(ConsistOf(ecus[1]))
 		Expect(reason).To(BeEmpty())
-		got, reason, msg := candidateECUs(ref("j", "x"), ecus)
+		got, reason, msg := indexECUs(ecus).candidates(ref("j", "x"))
 		Expect(got).To(BeEmpty())
 		Expect(reason).To(Equal(diagv1.ReasonEcuNotFound))
 		Expect(msg).To(ContainSubstring("x"))
 	})
 	It("finds every matching ECU by name, or says none matches", func() {
-		got, _, _ := candidateECUs(sel("j", map[string]string{"rack": "1"}), ecus)
+		got, _, _ := indexECUs(ecus).candidates(sel("j", map[string]string{"rack": "1"}))
 		Expect(got).To(Equal(ecus[:2]))
-		_, reason, _ := candidateECUs(sel("j", map[string]string{"rack": "9"}), ecus)
+		_, reason, _ := indexECUs(ecus).candidates(sel("j", map[string]string{"rack": "9"}))
 		Expect(reason).To(Equal(diagv1.ReasonNoMatchingEcu))
 		bad := sel("j", nil)
 		bad.Spec.ECUSelector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "rack", Operator: "Bogus"}}
-		_, reason, msg := candidateECUs(bad, ecus)
+		_, reason, msg := indexECUs(ecus).candidates(bad)
 		Expect(reason).To(Equal(diagv1.ReasonNoMatchingEcu))
 		Expect(msg).To(ContainSubstring("Invalid spec.ecuSelector"))
 	})
 	It("gives each job its best position over the ECUs it waits for", func() {
 		first, second, third := ref("first", "a"), sel("second", map[string]string{"rack": "1"}), ref("third", "b")
-		q := buildQueues([]*diagv1.DiagnosticJob{first, second, third}, ecus)
+		jobs := []*diagv1.DiagnosticJob{first, second, third}
+		cands := make([][]*diagv1.ECU, len(jobs))
+		for i, j := range jobs {
+			cands[i], _, _ = indexECUs(ecus).candidates(j)
+		}
+		q := buildQueues(jobs, cands)
 		Expect(q.jobs["a"]).To(Equal([]*diagv1.DiagnosticJob{first, second}))
 		Expect(q.jobs["b"]).To(Equal([]*diagv1.DiagnosticJob{second, third}))
 		Expect(q.jobs).NotTo(HaveKey("c"))

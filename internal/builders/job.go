@@ -1,6 +1,8 @@
 package builders
 
 import (
+	"time"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
@@ -32,6 +34,13 @@ func (w *JobWrapper) ECU(name string) *JobWrapper {
 // ECUSelector sets spec.ecuSelector to match these labels.
 func (w *JobWrapper) ECUSelector(labels map[string]string) *JobWrapper {
 	w.Spec.ECUSelector = matchLabels(labels)
+	return w
+}
+
+// Created sets metadata.creationTimestamp, as the API server does: queue order breaks a priority
+// tie by it.
+func (w *JobWrapper) Created(t time.Time) *JobWrapper {
+	w.CreationTimestamp = metav1.NewTime(t)
 	return w
 }
 
