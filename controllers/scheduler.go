@@ -53,6 +53,8 @@ type SchedulerReconciler struct {
 	nextQueueFlush map[string]time.Time
 	// selectors is, per namespace, the memo of selector keys its passes share.
 	selectors map[string]*selectorKeys
+	// ecuNames is, per namespace, the last pass's ECU names, sorted (see sortedNames).
+	ecuNames map[string][]string
 	// depthSeries is, per namespace, the ECUs with an ecufleet_queue_depth series, each with
 	// whether its queue was not empty when last published.
 	depthSeries map[string]map[string]bool
