@@ -46,24 +46,26 @@ func queueOrderOf(ra, rb rankedJob) int {
 // cache miss, were a twelfth of a pass (issue 14).
 type ecuIndex struct {
 	sorted []*diagv1.ECU
-	byName map[string]*diagv1.ECU
+	byName map[string]int // index in sorted
 }
 
 // indexECUs indexes ecus, sorted by name as a pass holds them.
 func indexECUs(ecus []*diagv1.ECU) ecuIndex {
-	x := ecuIndex{sorted: ecus, byName: make(map[string]*diagv1.ECU, len(ecus))}
-	for _, e := range ecus {
-		x.byName[e.Name] = e
+	x := ecuIndex{sorted: ecus, byName: make(map[string]int, len(ecus))}
+	for i, e := range ecus {
+		x.byName[e.Name] = i
 	}
 	return x
 }
 
 // candidates returns the ECUs a job may run on (ecuRef: that one; ecuSelector: every matching
-// ECU of the namespace), by name; when there are none it says why, with a reason.
+// ECU of the namespace), by name; when there are none it says why, with a reason. An ecuRef's
+// one ECU is a slice of the index's own, so the answer allocates nothing: read it, never
+// append to it.
 func (x ecuIndex) candidates(j *diagv1.DiagnosticJob) (out []*diagv1.ECU, reason, message string) {
 	if ref := j.Spec.ECURef; ref != nil {
-		if e, ok := x.byName[ref.Name]; ok {
-			return []*diagv1.ECU{e}, "", ""
+		if i, ok := x.byName[ref.Name]; ok {
+			return x.sorted[i : i+1 : i+1], "", ""
 		}
 		return nil, diagv1.ReasonEcuNotFound, fmt.Sprintf("ECU %s does not exist in namespace %s; create it or fix spec.ecuRef", ref.Name, j.Namespace)
 	}
