@@ -391,14 +391,15 @@ func (p *pass) orderMoved() bool {
 // write replaces a snapshot's object and never changes one): building the verdicts of 10,000
 // ECUs anew was a fifth of the queue phase.
 func (p *pass) readiness(ctx context.Context, ecus []*diagv1.ECU) map[string]ecuReadiness {
+	touched := p.takeTouched()
 	if p.ready == nil {
 		p.ready = make(map[string]ecuReadiness, len(ecus))
 		for _, e := range ecus {
 			p.ready[e.Name] = assessECU(e, p.fleet)
 		}
-		p.takeTouched()
+		touched = nil // the objects just assessed are the current ones
 	}
-	for _, name := range p.takeTouched() {
+	for _, name := range touched {
 		if e := p.ecu(name); e != nil {
 			p.ready[name] = assessECU(e, p.fleet)
 		} else {
