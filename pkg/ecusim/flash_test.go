@@ -286,3 +286,21 @@ func TestConfiguredRoutineWinsOverFlashRoutine(t *testing.T) {
 	c := uds.NewClient(dial(t, s), DefaultLogicalAddress)
 	run(t, c, unlock, []step{{"31 01 FF 00", "71 01 FF 00 AB"}, {"31 01 02 02 00 00 00 00", "71 01 02 02 00"}})
 }
+
+// Two downloads to the same addresses without an erase between them: the check routine's
+// CRC covers both, in order, the first with the bytes it wrote, not those that replaced them.
+func TestFlashCheckSumsEveryDownloadInOrder(t *testing.T) {
+	s := startSim(t, Config{})
+	c := uds.NewClient(dial(t, s), DefaultLogicalAddress)
+	run(t, c, unlock, []step{
+		{"34 00 44 00 00 00 00 00 00 00 04", "74 20 0F FA"},
+		{"36 01 01 02 03 04", "76 01"},
+		{"37", "77"},
+		{"34 00 44 00 00 00 02 00 00 00 04", "74 20 0F FA"},
+		{"36 01 AA BB CC DD", "76 01"},
+		{"37", "77"},
+		{"23 44 00 00 00 00 00 00 00 06", "63 01 02 AA BB CC DD"},
+	})
+	sum := crc32.ChecksumIEEE([]byte{1, 2, 3, 4, 0xAA, 0xBB, 0xCC, 0xDD})
+	expect(t, c, "31 01 02 02 "+uds.FormatHex(u32(sum)), "71 01 02 02 00")
+}
