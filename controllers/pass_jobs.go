@@ -136,7 +136,7 @@ func (p *pass) loadJobs(ctx context.Context) error {
 		r.finished.readFailed(p.ns)
 		return fmt.Errorf("listing DiagnosticJobs in %s: %w", p.ns, err)
 	}
-	p.jobs = make(map[string]*diagv1.DiagnosticJob, len(jobs))
+	p.jobs = orEmpty(p.spare.jobs, len(jobs))
 	for _, cached := range jobs {
 		j := newest(&r.fresh, cached)
 		p.jobs[j.Name] = j

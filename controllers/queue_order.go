@@ -58,6 +58,14 @@ func indexECUs(ecus []*diagv1.ECU) ecuIndex {
 	return x
 }
 
+// indexOf is the index of ecus given each one's place in them, or indexECUs without.
+func indexOf(ecus []*diagv1.ECU, byName map[string]int) ecuIndex {
+	if byName == nil {
+		return indexECUs(ecus)
+	}
+	return ecuIndex{sorted: ecus, byName: byName}
+}
+
 // candidates returns the ECUs a job may run on (ecuRef: that one; ecuSelector: every matching
 // ECU of the namespace), by name; when there are none it says why, with a reason. An ecuRef's
 // one ECU is a slice of the index's own, so the answer allocates nothing: read it, never

@@ -53,8 +53,10 @@ type SchedulerReconciler struct {
 	nextQueueFlush map[string]time.Time
 	// selectors is, per namespace, the memo of selector keys its passes share.
 	selectors map[string]*selectorKeys
-	// ecuNames is, per namespace, the last pass's ECU names, sorted (see sortedNames).
-	ecuNames map[string][]string
+	// ecuOrders is, per namespace, the last pass's ECU order (see ecuOrderOf).
+	ecuOrders map[string]*ecuOrder
+	// maps is, per namespace, the maps of its last pass (see passMaps).
+	maps map[string]passMaps
 	// depthSeries is, per namespace, the ECUs with an ecufleet_queue_depth series, each with
 	// whether its queue was not empty when last published.
 	depthSeries map[string]map[string]bool
@@ -77,6 +79,7 @@ func (r *SchedulerReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	} {
 		phase(ctx)
 	}
+	r.keepMaps(p)
 	after, err := p.result()
 	return reconcile.Result{RequeueAfter: after}, err
 }

@@ -14,8 +14,8 @@ import (
 // as free: their ECUs change hands in one write, and those nobody takes are released
 // afterwards.
 func (p *pass) schedule(ctx context.Context) {
-	ecus := p.sortedECUs()
-	d := decideClaims(claimInput{now: p.now, waiting: p.queued(false), ecus: ecus, ready: p.readiness(ctx, ecus), stale: p.staleLocks()})
+	x := p.sortedECUIndex()
+	d := decideClaims(claimInput{now: p.now, waiting: p.queued(false), ecus: x.sorted, byName: x.byName, ready: p.readiness(ctx, x.sorted), stale: p.staleLocks()})
 	if !d.wake.IsZero() {
 		p.wakeAt(d.wake)
 	}

@@ -21,6 +21,8 @@ type claimInput struct {
 	waiting []*diagv1.DiagnosticJob
 	// ecus are the namespace's ECUs, by name.
 	ecus []*diagv1.ECU
+	// byName is each ECU's place in ecus, when the caller has it (nil: worked out here).
+	byName map[string]int
 	// ready is each ECU's readiness with its live agents and their running counts.
 	ready map[string]ecuReadiness
 	// stale are the locks whose holder no longer needs its ECU, by ECU name.
@@ -41,7 +43,7 @@ type claimDecision struct {
 // its backoff end becomes the wake time. It reads in and writes nothing.
 func decideClaims(in claimInput) claimDecision {
 	var d claimDecision
-	x := indexECUs(in.ecus)
+	x := indexOf(in.ecus, in.byName)
 	taken := map[string]bool{}
 	added := map[string]int32{} // running jobs each agent gains by this decision
 	for _, j := range in.waiting {

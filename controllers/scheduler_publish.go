@@ -36,9 +36,11 @@ func blocker(j *diagv1.DiagnosticJob, e *diagv1.ECU, r ecuReadiness) (reason, no
 // every job behind it, and rewriting a long queue each time would cost more writes than the
 // scheduling itself.
 func (p *pass) publishQueues(ctx context.Context) {
-	ecus := p.sortedECUs()
+	x := p.sortedECUIndex()
+	ecus := x.sorted
 	d := decideQueues(queueInput{
-		now: p.now, waiting: p.queued(true), ecus: ecus, ready: p.readiness(ctx, ecus), remembered: p.r.published.of(p.ns),
+		now: p.now, waiting: p.queued(true), ecus: ecus, byName: x.byName, ready: p.readiness(ctx, ecus), remembered: p.r.published.of(p.ns),
+		blank: p.r.published.blank(p.ns),
 	})
 	p.r.published.set(p.ns, d.current)
 	p.r.publishDepths(p.ns, ecus, d.queues, p.now)

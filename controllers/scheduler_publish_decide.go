@@ -16,11 +16,15 @@ type queueInput struct {
 	waiting []*diagv1.DiagnosticJob
 	// ecus are the namespace's ECUs, by name.
 	ecus []*diagv1.ECU
+	// byName is each ECU's place in ecus, when the caller has it (nil: worked out here).
+	byName map[string]int
 	// ready is each ECU's readiness with its live agents and their running counts.
 	ready map[string]ecuReadiness
 	// remembered is what the last decision found for each job at its inputs (see
 	// rememberedWait); nil: nothing.
 	remembered map[string]rememberedWait
+	// blank is an empty map for the decision's current to fill (nil: a new one).
+	blank map[string]rememberedWait
 }
 
 // statusWrite is a waiting job's new status: mutate applied to its current one.
@@ -64,7 +68,7 @@ type rememberedWait struct {
 // every status on every pass was over a third of the controller's CPU and the most of a pass
 // (issue 14). It reads in and writes nothing.
 func decideQueues(in queueInput) queueDecision {
-	x := indexECUs(in.ecus)
+	x := indexOf(in.ecus, in.byName)
 	cands := make([][]*diagv1.ECU, len(in.waiting)) // a suspended job's stay empty: it is in no queue
 	whys, messages := make([]string, len(in.waiting)), make([]string, len(in.waiting))
 	for i, j := range in.waiting {
@@ -73,7 +77,7 @@ func decideQueues(in queueInput) queueDecision {
 		}
 	}
 	q := buildQueues(in.waiting, cands)
-	d := queueDecision{queues: q, current: make(map[string]rememberedWait, len(in.waiting))}
+	d := queueDecision{queues: q, current: orEmpty(in.blank, len(in.waiting))}
 	gates := map[string]ecuGate{}
 	for i, j := range in.waiting {
 		cands, why, message := cands[i], whys[i], messages[i]

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -33,7 +32,8 @@ type pass struct {
 	wake     time.Time            // earliest time something falls due; zero: nothing
 	retry    bool                 // a write met a conflict: run again soon
 	errs     []error
-	ecuNames []string // sorted, fixed for the pass
+	ecuOrder *ecuOrder // the ECUs' names, sorted, fixed for the pass
+	spare    passMaps  // the last pass's maps, emptied, for this one to fill
 	// ready is every ECU's readiness by name (see readiness), nil until a phase asks; the
 	// ECUs in touched were written or re-read since and are assessed again at the next ask.
 	ready   map[string]ecuReadiness
@@ -47,7 +47,7 @@ type pass struct {
 // than its cache shows. The objects are the cache's own, not even copied into a list (see
 // cachePointers): the scope treats them as read-only, and every write works on a copy.
 func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, error) {
-	p := &pass{r: r, ns: ns, now: r.opts.Clock.Now()}
+	p := &pass{r: r, ns: ns, now: r.opts.Clock.Now(), spare: r.takeMaps(ns)}
 	var err error
 	if p.fleet, err = loadFleet(ctx, r.client, r.leases, r.opts.LeaseNamespace, p.now); err != nil {
 		return nil, err
@@ -57,36 +57,18 @@ func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, er
 	if err != nil {
 		return nil, fmt.Errorf("listing ECUs in %s: %w", ns, err)
 	}
-	p.ecus = make(map[string]*diagv1.ECU, len(ecus))
+	p.ecus = orEmpty(p.spare.ecus, len(ecus))
 	for _, cached := range ecus {
 		e := newest(&r.fresh, cached)
 		p.ecus[e.Name] = e
 	}
-	p.ecuNames = r.sortedNames(ns, p.ecus)
+	p.ecuOrder = r.ecuOrderOf(ns, p.ecus)
 	r.fresh.forgetAbsent(&diagv1.ECU{}, ns, isKey(p.ecus))
 
 	if err := p.loadJobs(ctx); err != nil {
 		return nil, err
 	}
 	return p, p.countRunning(ctx)
-}
-
-// sortedNames returns the names of a namespace's ECUs, sorted: the last pass's when they are
-// the same ECUs, as they nearly always are, since sorting 10,000 names on every pass cost more
-// than checking them. The slice is shared: never change it.
-func (r *SchedulerReconciler) sortedNames(ns string, ecus map[string]*diagv1.ECU) []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	last := r.ecuNames[ns]
-	if len(last) == len(ecus) && !slices.ContainsFunc(last, func(n string) bool { return ecus[n] == nil }) {
-		return last // as many names, all of them present: the same set
-	}
-	names := slices.Sorted(maps.Keys(ecus))
-	if r.ecuNames == nil {
-		r.ecuNames = map[string][]string{}
-	}
-	r.ecuNames[ns] = names
-	return names
 }
 
 // selectorKeysOf starts a pass of namespace on its memo of selector keys: one memo per
@@ -199,13 +181,23 @@ func (p *pass) jobsWhere(keep func(*diagv1.DiagnosticJob) bool) []*diagv1.Diagno
 func (p *pass) sortedECUs() []*diagv1.ECU {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]*diagv1.ECU, 0, len(p.ecuNames))
-	for _, n := range p.ecuNames {
+	out := make([]*diagv1.ECU, 0, len(p.ecuOrder.names))
+	for _, n := range p.ecuOrder.names {
 		if e, ok := p.ecus[n]; ok { // a re-read may have found it deleted
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// sortedECUIndex returns the snapshot's ECUs by name, indexed by the pass's ECU order when
+// none was found deleted since it began (the order's places are then theirs).
+func (p *pass) sortedECUIndex() ecuIndex {
+	ecus := p.sortedECUs()
+	if len(ecus) == len(p.ecuOrder.names) {
+		return ecuIndex{sorted: ecus, byName: p.ecuOrder.pos}
+	}
+	return indexECUs(ecus)
 }
 
 // lockHolders is the set of jobs named by an ECU's status.activeJob.
@@ -393,7 +385,7 @@ func (p *pass) orderMoved() bool {
 func (p *pass) readiness(ctx context.Context, ecus []*diagv1.ECU) map[string]ecuReadiness {
 	touched := p.takeTouched()
 	if p.ready == nil {
-		p.ready = make(map[string]ecuReadiness, len(ecus))
+		p.ready = orEmpty(p.spare.ready, len(ecus))
 		for _, e := range ecus {
 			p.ready[e.Name] = assessECU(e, p.fleet)
 		}

@@ -50,7 +50,7 @@ func TestReadinessFollowsThePassesWrites(t *testing.T) {
 	ecu := func(name, rack string) *diagv1.ECU {
 		return builders.MakeECU(name, "ns").Probe(diagv1.ProbeNone).AgentSelector(map[string]string{"rack": rack}).Obj()
 	}
-	p := &pass{r: &SchedulerReconciler{}, fleet: f, ecus: map[string]*diagv1.ECU{"e0": ecu("e0", "r1"), "e1": ecu("e1", "r1")}, ecuNames: []string{"e0", "e1"}}
+	p := &pass{r: &SchedulerReconciler{}, fleet: f, ecus: map[string]*diagv1.ECU{"e0": ecu("e0", "r1"), "e1": ecu("e1", "r1")}, ecuOrder: &ecuOrder{names: []string{"e0", "e1"}}}
 
 	first := p.readiness(context.Background(), p.sortedECUs())
 	if !first["e0"].ready || !first["e1"].ready {
@@ -66,9 +66,9 @@ func TestReadinessFollowsThePassesWrites(t *testing.T) {
 	}
 }
 
-// TestSortedNamesSortsOnlyANewSet checks that a pass reuses the last pass's sorted ECU names
-// only when the namespace still has exactly those ECUs.
-func TestSortedNamesSortsOnlyANewSet(t *testing.T) {
+// TestECUOrderIsNewOnlyForANewSet checks that a pass reuses the last pass's ECU order only
+// when the namespace still has exactly those ECUs, and that an order places every name.
+func TestECUOrderIsNewOnlyForANewSet(t *testing.T) {
 	r := &SchedulerReconciler{}
 	set := func(names ...string) map[string]*diagv1.ECU {
 		m := map[string]*diagv1.ECU{}
@@ -77,7 +77,7 @@ func TestSortedNamesSortsOnlyANewSet(t *testing.T) {
 		}
 		return m
 	}
-	first := r.sortedNames("ns", set("c", "a", "b"))
+	first := r.ecuOrderOf("ns", set("c", "a", "b"))
 	for _, st := range []struct {
 		name  string
 		ecus  map[string]*diagv1.ECU
@@ -93,12 +93,17 @@ func TestSortedNamesSortsOnlyANewSet(t *testing.T) {
 		if st.ecus == nil {
 			ns = "other"
 		}
-		got := r.sortedNames(ns, st.ecus)
-		if strings.Join(got, " ") != st.want {
-			t.Errorf("%s: %v, want %s", st.name, got, st.want)
+		got := r.ecuOrderOf(ns, st.ecus)
+		if strings.Join(got.names, " ") != st.want {
+			t.Errorf("%s: %v, want %s", st.name, got.names, st.want)
 		}
-		if reused := len(got) > 0 && &got[0] == &first[0]; reused != st.reuse {
-			t.Errorf("%s: reused the first slice = %v, want %v", st.name, reused, st.reuse)
+		for i, n := range got.names {
+			if got.pos[n] != i || len(got.pos) != len(got.names) {
+				t.Errorf("%s: %s at %d, placed at %d (%d places)", st.name, n, i, got.pos[n], len(got.pos))
+			}
+		}
+		if reused := got == first; reused != st.reuse {
+			t.Errorf("%s: reused the first order = %v, want %v", st.name, reused, st.reuse)
 		}
 	}
 }

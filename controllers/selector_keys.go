@@ -19,7 +19,8 @@ type selectorKeys struct {
 func (k *selectorKeys) rotate() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.prev, k.cur = k.cur, make(map[*metav1.LabelSelector]string, len(k.cur))
+	k.prev, k.cur = k.cur, k.prev // the map forgotten is emptied and filled again
+	clear(k.cur)
 }
 
 // of returns selectorKey(s), remembered when it was asked before; a nil memo remembers nothing.

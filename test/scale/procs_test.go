@@ -99,17 +99,55 @@ func (p *proc) memory() memory {
 }
 
 // cpu is the process's user plus system CPU time so far, from /proc/PID/stat.
-func (p *proc) cpu() time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
+func (p *proc) cpu() time.Duration { return pidCPU(p.cmd.Process.Pid) }
+
+// treeCPU is cpu of the process and every live process below it: the control plane's
+// kube-apiserver and etcd are children of `ecufleet dev`.
+func (p *proc) treeCPU() time.Duration {
+	root := p.cmd.Process.Pid
+	parents := map[int]int{} // pid -> parent pid, of every process
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if f := statFields(pid); len(f) > 1 {
+			parents[pid], _ = strconv.Atoi(f[1])
+		}
+	}
+	var total time.Duration
+	for pid := range parents {
+		for a := pid; a > 1; a = parents[a] {
+			if a == root {
+				total += pidCPU(pid)
+				break
+			}
+		}
+	}
+	return total
+}
+
+// pidCPU is a process's user plus system CPU time so far (0: gone).
+func pidCPU(pid int) time.Duration {
+	f := statFields(pid)
+	if len(f) < 13 {
 		return 0
 	}
-	// The command name may hold spaces; the fields after its closing parenthesis are fixed.
-	rest := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-	utime, _ := strconv.ParseInt(rest[11], 10, 64)
-	stime, _ := strconv.ParseInt(rest[12], 10, 64)
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	const ticks = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / ticks
+}
+
+// statFields is /proc/PID/stat after the command name, which may hold spaces: its fields from
+// the state on (f[1] is the parent's pid, f[11] and f[12] utime and stime); nil when gone.
+func statFields(pid int) []string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
 }
 
 // freeAddr is a free 127.0.0.1 port, for the controller's metrics and probes.

@@ -2,6 +2,7 @@ package scale
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,7 +38,7 @@ var (
 	scaleSerial   = flag.Int("scale.serial", 30, "jobs created one at a time on free ECUs, per latency round")
 	scaleProbed   = flag.Int("scale.probed", 100, "simulated ECUs one real agent probes at the default period")
 	scaleWindow   = flag.Duration("scale.probe-window", 2*time.Minute, "how long the real agent's CPU is measured")
-	scalePprof    = flag.String("scale.pprof", "", "write a CPU profile of the controller during the last latency round to this file")
+	scalePprof    = flag.String("scale.pprof", "", "write a CPU profile of the controller during the last latency round to this file, and one of its allocations to this file.allocs")
 )
 
 func logf(format string, args ...any) {
@@ -103,14 +104,19 @@ func runScale(b *testing.B) {
 		p.waitForLog(ctx, b, "Starting workers")
 		return p
 	}
-	// measured is a latency round with the scheduler's passes during it.
+	// measured is a latency round with the scheduler's passes and the CPU it cost. ctl is
+	// the controller of the moment (it is restarted between rounds).
+	var ctl *proc
 	measured := func(prefix string, first int) ([]time.Duration, passes) {
 		before := schedulerPasses(ctx, b, metricsAddr)
+		cost := startCost(ctl, dev)
 		d := f.latency(ctx, b, prefix, *scaleSerial, first)
-		return d, schedulerPasses(ctx, b, metricsAddr).since(before)
+		ps := schedulerPasses(ctx, b, metricsAddr).since(before)
+		ps.cost = cost.since(ctl, dev, len(d))
+		return d, ps
 	}
 	logf("Starting the controller")
-	ctl := startController()
+	ctl = startController()
 	readyIn := f.waitReady(ctx, b, *scaleECUs)
 	logf("  all %d ECUs Ready %v after the controller started", *scaleECUs, readyIn.Round(time.Second))
 	baseline, passesEmpty := measured("free-empty", 0)
@@ -258,15 +264,15 @@ func probeAgent(ctx context.Context, b *testing.B, dir, bin, kubeconfig string, 
 	return agent.memory(), agent.cpu() - before
 }
 
-// profileCPU starts a 20 s CPU profile of the controller into file ("": none); the function it
-// returns waits for it.
+// profileCPU starts a 20 s CPU profile of the controller into file ("": none), and a profile
+// of what it allocates in the same 20 s into file.allocs; the function it returns waits for both.
 func profileCPU(ctx context.Context, addr, file string) func() error {
 	if file == "" {
 		return func() error { return nil }
 	}
-	done := make(chan error, 1)
-	go func() {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/profile?seconds=20", nil)
+	done := make(chan error, 2)
+	fetch := func(path, to string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
 		if err != nil {
 			done <- err
 			return
@@ -279,11 +285,13 @@ func profileCPU(ctx context.Context, addr, file string) func() error {
 		defer resp.Body.Close()
 		data, err := io.ReadAll(resp.Body)
 		if err == nil {
-			err = os.WriteFile(file, data, 0o644)
+			err = os.WriteFile(to, data, 0o644)
 		}
 		done <- err
-	}()
-	return func() error { return <-done }
+	}
+	go fetch("/debug/pprof/profile?seconds=20", file)
+	go fetch("/debug/pprof/allocs?seconds=20", file+".allocs")
+	return func() error { return errors.Join(<-done, <-done) }
 }
 
 // passes is how many scheduling passes the controller made and how long they took in all,
@@ -291,17 +299,41 @@ func profileCPU(ctx context.Context, addr, file string) func() error {
 type passes struct {
 	count int
 	total time.Duration
+	cost  roundCost
 }
 
 func (p passes) since(before passes) passes {
 	return passes{count: p.count - before.count, total: p.total - before.total}
 }
 
+// roundCost is the CPU a latency round cost, per job: the controller's, the control plane's
+// (API server and etcd) and this process's (the simulated agents and the test's client), so
+// a slower round shows which of them grew.
+type roundCost struct {
+	controller, plane, tester time.Duration
+}
+
+// startCost reads the CPU counters at a round's start.
+func startCost(ctl, dev *proc) roundCost {
+	return roundCost{controller: ctl.cpu(), plane: dev.treeCPU(), tester: pidCPU(os.Getpid())}
+}
+
+// since is the CPU per job of the n jobs of the round that started at c.
+func (c roundCost) since(ctl, dev *proc, n int) roundCost {
+	per := func(now, then time.Duration) time.Duration { return (now - then) / time.Duration(max(n, 1)) }
+	return roundCost{controller: per(ctl.cpu(), c.controller), plane: per(dev.treeCPU(), c.plane), tester: per(pidCPU(os.Getpid()), c.tester)}
+}
+
+func (c roundCost) String() string {
+	return fmt.Sprintf("CPU per job: controller %.1f ms, control plane %.1f ms, test %.1f ms",
+		benchstat.Millis(c.controller), benchstat.Millis(c.plane), benchstat.Millis(c.tester))
+}
+
 func (p passes) String() string {
 	if p.count == 0 {
 		return "no scheduling pass"
 	}
-	return fmt.Sprintf("%d scheduling passes, mean %.1f ms", p.count, benchstat.Millis(p.total/time.Duration(p.count)))
+	return fmt.Sprintf("%d scheduling passes, mean %.1f ms; %v", p.count, benchstat.Millis(p.total/time.Duration(p.count)), p.cost)
 }
 
 // schedulerPasses reads the scheduler's pass count and time from the controller's metrics.
