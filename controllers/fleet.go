@@ -43,40 +43,54 @@ type fleet struct {
 	keys     *selectorKeys // the scheduler's memo of selector keys; nil: none
 }
 
-// loadFleet reads every agent from the cache and its Lease from the lease cache.
+// loadFleet reads every agent from the cache and the Leases from the lease cache, in one list
+// each: a Get per agent copied its Lease, and with 100 agents on every pass that was a twentieth
+// of what the controller allocated (issue 14).
 func loadFleet(ctx context.Context, c client.Reader, leases client.Reader, leaseNamespace string, now time.Time) (*fleet, error) {
 	var list diagv1.DiagnosticAgentList
 	if err := c.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing DiagnosticAgents: %w", err)
 	}
+	var leaseList coordinationv1.LeaseList
+	if err := leases.List(ctx, &leaseList, client.InNamespace(leaseNamespace), client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the agents' Leases in %s: %w", leaseNamespace, err)
+	}
+	byName := make(map[string]*coordinationv1.Lease, len(leaseList.Items))
+	for i := range leaseList.Items {
+		byName[leaseList.Items[i].Name] = &leaseList.Items[i]
+	}
 	f := &fleet{agents: make(map[string]*agentView, len(list.Items))}
 	for i := range list.Items {
 		a := &list.Items[i]
-		h, err := agentLiveness(ctx, leases, leaseNamespace, a, now)
-		if err != nil {
-			return nil, err
-		}
-		f.agents[a.Name] = &agentView{obj: a, health: h}
+		f.agents[a.Name] = &agentView{obj: a, health: judgeAgent(a, byName[a.Name], now)}
 		f.names = append(f.names, a.Name)
 	}
 	slices.Sort(f.names)
 	return f, nil
 }
 
-// agentLiveness reads an agent's Lease and judges it; an agent being deleted is never live.
+// agentLiveness reads an agent's Lease and judges it (judgeAgent).
 func agentLiveness(ctx context.Context, leases client.Reader, leaseNamespace string, a *diagv1.DiagnosticAgent, now time.Time) (agentHealth, error) {
 	if a.DeletionTimestamp != nil {
-		return agentHealth{reason: diagv1.ReasonLeaseExpired, message: "The agent is being deleted"}, nil
+		return judgeAgent(a, nil, now), nil
 	}
 	var lease coordinationv1.Lease
 	err := leases.Get(ctx, client.ObjectKey{Namespace: leaseNamespace, Name: a.Name}, &lease)
 	switch {
 	case apierrors.IsNotFound(err):
-		return leaseHealth(nil, now), nil
+		return judgeAgent(a, nil, now), nil
 	case err != nil:
 		return agentHealth{}, fmt.Errorf("reading Lease %s/%s of agent %s: %w", leaseNamespace, a.Name, a.Name, err)
 	}
-	return leaseHealth(&lease, now), nil
+	return judgeAgent(a, &lease, now), nil
+}
+
+// judgeAgent judges an agent by its Lease (nil: none); an agent being deleted is never live.
+func judgeAgent(a *diagv1.DiagnosticAgent, lease *coordinationv1.Lease, now time.Time) agentHealth {
+	if a.DeletionTimestamp != nil {
+		return agentHealth{reason: diagv1.ReasonLeaseExpired, message: "The agent is being deleted"}
+	}
+	return leaseHealth(lease, now)
 }
 
 // lostMessage says why the named agent is not live, for the message of the attempt it ended.

@@ -57,6 +57,29 @@ func newest[T client.Object](f *freshCopies, cached T) T {
 	return cached
 }
 
+// freshen is newest of every object of objs (a pass's objects of one kind in namespace, by
+// name), in place, in time proportional to the remembered copies, which are few, instead of to
+// the objects: keying and looking up each of 15,000 was a twentieth of a pass (issue 14).
+func freshen[T client.Object](f *freshCopies, namespace string, objs map[string]T) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	kind := reflect.TypeFor[T]()
+	for k, remembered := range f.objs {
+		if k.kind != kind || k.key.Namespace != namespace {
+			continue
+		}
+		cached, ok := objs[k.key.Name]
+		if !ok {
+			continue
+		}
+		if cmp, err := resourceversion.CompareResourceVersion(remembered.GetResourceVersion(), cached.GetResourceVersion()); err == nil && cmp > 0 {
+			objs[k.key.Name] = remembered.(T)
+			continue
+		}
+		delete(f.objs, k)
+	}
+}
+
 // forgetAbsent drops remembered objects of one kind and namespace whose name present denies
 // (deleted objects), so that the map does not grow.
 func (f *freshCopies) forgetAbsent(sample client.Object, namespace string, present func(name string) bool) {

@@ -137,10 +137,10 @@ func (p *pass) loadJobs(ctx context.Context) error {
 		return fmt.Errorf("listing DiagnosticJobs in %s: %w", p.ns, err)
 	}
 	p.jobs = orEmpty(p.spare.jobs, len(jobs))
-	for _, cached := range jobs {
-		j := newest(&r.fresh, cached)
+	for _, j := range jobs {
 		p.jobs[j.Name] = j
 	}
+	freshen(&r.fresh, p.ns, p.jobs)
 	if read.full {
 		r.fresh.forgetAbsent(&diagv1.DiagnosticJob{}, p.ns, isKey(p.jobs))
 		r.settled.forgetAbsent(p.ns, isKey(p.jobs))

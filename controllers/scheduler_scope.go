@@ -58,10 +58,10 @@ func (r *SchedulerReconciler) newPass(ctx context.Context, ns string) (*pass, er
 		return nil, fmt.Errorf("listing ECUs in %s: %w", ns, err)
 	}
 	p.ecus = orEmpty(p.spare.ecus, len(ecus))
-	for _, cached := range ecus {
-		e := newest(&r.fresh, cached)
+	for _, e := range ecus {
 		p.ecus[e.Name] = e
 	}
+	freshen(&r.fresh, ns, p.ecus)
 	p.ecuOrder = r.ecuOrderOf(ns, p.ecus)
 	r.fresh.forgetAbsent(&diagv1.ECU{}, ns, isKey(p.ecus))
 

@@ -137,6 +137,26 @@ var _ = Describe("freshCopies", func() {
 		Expect(newest(&f, withRV("121", "Running")).Status.Phase).To(Equal(diagv1.JobRunning))
 		Expect(newest(&f, withRV("99", "Queued")).Status.Phase).To(Equal(diagv1.JobQueued), "forgotten once the cache caught up")
 	})
+	It("freshens a pass's objects as newest does each, leaving other kinds and namespaces", func() {
+		var f freshCopies
+		f.remember(withRV("120", "Scheduled"))
+		other := withRV("130", "Running")
+		other.Namespace = "other"
+		f.remember(other)
+		f.remember(builders.MakeECU("j", "ns").Obj()) // another kind with the same name
+		jobs := map[string]*diagv1.DiagnosticJob{"j": withRV("99", "Queued")}
+		freshen(&f, "ns", jobs)
+		Expect(jobs["j"].Status.Phase).To(Equal(diagv1.JobScheduled), "99 < 120 by number, not by text")
+		Expect(jobs["j"].ResourceVersion).To(Equal("120"))
+		jobs = map[string]*diagv1.DiagnosticJob{"j": withRV("121", "Running")}
+		freshen(&f, "ns", jobs)
+		Expect(jobs["j"].Status.Phase).To(Equal(diagv1.JobRunning))
+		jobs = map[string]*diagv1.DiagnosticJob{"j": withRV("99", "Queued")}
+		freshen(&f, "ns", jobs)
+		Expect(jobs["j"].Status.Phase).To(Equal(diagv1.JobQueued), "forgotten once the cache caught up")
+		Expect(rememberedOf[*diagv1.DiagnosticJob](&f)).To(ConsistOf(other), "the other namespace's copy stays")
+		Expect(rememberedOf[*diagv1.ECU](&f)).To(HaveLen(1), "the ECU's copy stays")
+	})
 	It("trusts the cache when resource versions are not comparable integers", func() {
 		var f freshCopies
 		f.remember(withRV("abc", "Scheduled"))
