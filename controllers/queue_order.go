@@ -3,6 +3,7 @@ package controllers
 import (
 	"cmp"
 	"fmt"
+	"math"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -14,31 +15,44 @@ import (
 // be free, never preempting), then higher priority first, then older (creation time), then by
 // name, so that the order is total and the same after a controller restart.
 func queueOrder(a, b *diagv1.DiagnosticJob) int {
-	return queueOrderOf(rankedJob{a, isHealthJob(a)}, rankedJob{b, isHealthJob(b)})
+	return queueOrderOf(rank(a), rank(b))
 }
 
-// rankedJob is a job with whether it is a health job, worked out once before a sort.
+// rankedJob is a job with what its place in the order depends on, read once before a sort:
+// comparing 5,000 jobs by fields of theirs read each from memory (three cache lines of each)
+// was most of a sort's time (issue 14).
 type rankedJob struct {
-	job    *diagv1.DiagnosticJob
-	health bool
+	job      *diagv1.DiagnosticJob
+	health   bool
+	priority int32
+	created  int64 // creation time, Unix nanoseconds
+	name     string
 }
 
-// queueOrderOf is queueOrder of jobs whose health-job test is done.
-func queueOrderOf(ra, rb rankedJob) int {
-	a, b := ra.job, rb.job
-	if ra.health != rb.health {
-		if ra.health {
+// rank reads a job's rank.
+func rank(j *diagv1.DiagnosticJob) rankedJob {
+	created := int64(math.MinInt64) // no creation time (a test's object): before every other
+	if t := j.CreationTimestamp; !t.IsZero() {
+		created = t.UnixNano()
+	}
+	return rankedJob{job: j, health: isHealthJob(j), priority: j.Spec.Priority, created: created, name: j.Name}
+}
+
+// queueOrderOf is queueOrder of ranked jobs.
+func queueOrderOf(a, b rankedJob) int {
+	if a.health != b.health {
+		if a.health {
 			return -1
 		}
 		return 1
 	}
-	if c := cmp.Compare(b.Spec.Priority, a.Spec.Priority); c != 0 {
+	if c := cmp.Compare(b.priority, a.priority); c != 0 {
 		return c
 	}
-	if c := a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time); c != 0 {
+	if c := cmp.Compare(a.created, b.created); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Name, b.Name)
+	return cmp.Compare(a.name, b.name)
 }
 
 // ecuIndex is a namespace's ECUs, sorted by name, with a map by name: a pass finds the ECUs

@@ -40,6 +40,12 @@ type pass struct {
 	touched []string
 	// order is the unfinished jobs in queue order (see openOrder); nil until asked.
 	order []rankedJob
+	// ecuWrites counts the writes and re-reads that replaced an ECU of the snapshot; byName is
+	// sortedECUs' answer, and holders lockHolders', as of byNameAt and holdersAt writes (each
+	// phase asks, and each answer scans 10,000 ECUs).
+	ecuWrites, byNameAt, holdersAt int
+	byName                         []*diagv1.ECU
+	holders                        map[string]string
 }
 
 // newPass reads the namespace's ECUs and jobs (the finished ones only where needed, see
@@ -177,16 +183,20 @@ func (p *pass) jobsWhere(keep func(*diagv1.DiagnosticJob) bool) []*diagv1.Diagno
 	return out
 }
 
-// sortedECUs returns the snapshot's ECUs by name.
+// sortedECUs returns the snapshot's ECUs by name; the slice is shared: never change it.
 func (p *pass) sortedECUs() []*diagv1.ECU {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.byName != nil && p.byNameAt == p.ecuWrites {
+		return p.byName
+	}
 	out := make([]*diagv1.ECU, 0, len(p.ecuOrder.names))
 	for _, n := range p.ecuOrder.names {
 		if e, ok := p.ecus[n]; ok { // a re-read may have found it deleted
 			out = append(out, e)
 		}
 	}
+	p.byName, p.byNameAt = out, p.ecuWrites
 	return out
 }
 
@@ -200,16 +210,21 @@ func (p *pass) sortedECUIndex() ecuIndex {
 	return indexECUs(ecus)
 }
 
-// lockHolders is the set of jobs named by an ECU's status.activeJob.
+// lockHolders is the set of jobs named by an ECU's status.activeJob; the map is shared: never
+// change it.
 func (p *pass) lockHolders() map[string]string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.holders != nil && p.holdersAt == p.ecuWrites {
+		return p.holders
+	}
 	out := map[string]string{}
 	for _, e := range p.ecus {
 		if e.Status.ActiveJob != "" {
 			out[e.Status.ActiveJob] = e.Name
 		}
 	}
+	p.holders, p.holdersAt = out, p.ecuWrites
 	return out
 }
 
@@ -260,6 +275,7 @@ func (p *pass) storeECU(e *diagv1.ECU) {
 	defer p.mu.Unlock()
 	p.ecus[e.Name] = e
 	p.touched = append(p.touched, e.Name)
+	p.ecuWrites++
 }
 
 // reread replaces a job or ECU in the snapshot with the API server's current copy (or drops
@@ -287,6 +303,7 @@ func (p *pass) reread(ctx context.Context, obj client.Object) error {
 		}
 	case *diagv1.ECU:
 		p.touched = append(p.touched, o.Name)
+		p.ecuWrites++
 		if gone {
 			delete(p.ecus, o.Name)
 		} else {
@@ -359,7 +376,7 @@ func (p *pass) openOrder() []rankedJob {
 	p.order = make([]rankedJob, 0, len(p.jobs))
 	for _, j := range p.jobs {
 		if !isFinal(j) {
-			p.order = append(p.order, rankedJob{j, isHealthJob(j)})
+			p.order = append(p.order, rank(j))
 		}
 	}
 	slices.SortFunc(p.order, queueOrderOf)
@@ -371,7 +388,7 @@ func (p *pass) openOrder() []rankedJob {
 func (p *pass) orderMoved() bool {
 	for _, r := range p.order {
 		cur := p.jobs[r.job.Name]
-		if cur != nil && cur != r.job && queueOrderOf(r, rankedJob{cur, isHealthJob(cur)}) != 0 {
+		if cur != nil && cur != r.job && queueOrderOf(r, rank(cur)) != 0 {
 			return true
 		}
 	}

@@ -20,7 +20,7 @@ func TestQueuedSortsOncePerPassAndFollowsItsWrites(t *testing.T) {
 	}
 	a, b, c, d := job("a", 1).Obj(), job("b", 2).Obj(), job("c", 3).Obj(), job("d", 4).Obj()
 	done := job("done", 0).Phase(diagv1.JobSucceeded).Obj()
-	p := &pass{now: now, ecus: map[string]*diagv1.ECU{
+	p := &pass{r: &SchedulerReconciler{}, now: now, ecus: map[string]*diagv1.ECU{
 		"e0": builders.MakeECU("e0", "ns").ActiveJob("c").Obj(), // c's bind is pending
 	}, jobs: map[string]*diagv1.DiagnosticJob{"a": a, "b": b, "c": c, "d": d, "done": done}}
 
@@ -30,7 +30,7 @@ func TestQueuedSortsOncePerPassAndFollowsItsWrites(t *testing.T) {
 	// The writes of the scheduling phase: a is bound, c's lock is released and its re-read copy
 	// has a higher priority, d is deleted.
 	p.jobs["a"] = job("a", 1).Phase(diagv1.JobScheduled).BoundTo("e0", "agent").Obj()
-	p.ecus["e0"] = builders.MakeECU("e0", "ns").Obj()
+	p.storeECU(builders.MakeECU("e0", "ns").Obj()) // as the release's write does
 	p.jobs["c"] = job("c", 3).Priority(10).Obj()
 	delete(p.jobs, "d")
 	if got, want := strings.Join(names(p.queued(true)), " "), "c b"; got != want {
@@ -105,5 +105,27 @@ func TestECUOrderIsNewOnlyForANewSet(t *testing.T) {
 		if reused := got == first; reused != st.reuse {
 			t.Errorf("%s: reused the first order = %v, want %v", st.name, reused, st.reuse)
 		}
+	}
+}
+
+// TestSortedECUsAndLockHoldersFollowThePassesWrites checks that the answers a pass keeps for
+// its phases are asked again after a write replaced an ECU.
+func TestSortedECUsAndLockHoldersFollowThePassesWrites(t *testing.T) {
+	e0 := builders.MakeECU("e0", "ns").Obj()
+	p := &pass{r: &SchedulerReconciler{}, ecus: map[string]*diagv1.ECU{"e0": e0}, ecuOrder: &ecuOrder{names: []string{"e0"}}}
+	if got := p.sortedECUs(); len(got) != 1 || got[0] != e0 {
+		t.Fatalf("sortedECUs = %v, want e0", got)
+	}
+	if h := p.lockHolders(); len(h) != 0 {
+		t.Fatalf("lockHolders = %v before any lock", h)
+	}
+	locked := e0.DeepCopy()
+	locked.Status.ActiveJob = "j"
+	p.storeECU(locked)
+	if got := p.sortedECUs(); got[0] != locked {
+		t.Errorf("sortedECUs after the write: %p, want the written copy %p", got[0], locked)
+	}
+	if h := p.lockHolders(); h["j"] != "e0" {
+		t.Errorf("lockHolders after the write = %v, want j on e0", h)
 	}
 }
