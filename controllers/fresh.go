@@ -39,9 +39,7 @@ func (f *freshCopies) remember(obj client.Object) {
 }
 
 // newest returns the remembered copy when it is newer than the cached object, else the cached
-// object, and forgets copies the cache has caught up with. Resource versions are compared as
-// the API server's comparable integers; one that is not (another storage) makes the cache win.
-// Both kinds of object are shared: callers read them and copy before changing anything.
+// object, and forgets copies the cache has caught up with (see newer). Both kinds of object are shared: callers read them and copy before changing anything.
 func newest[T client.Object](f *freshCopies, cached T) T {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -50,7 +48,7 @@ func newest[T client.Object](f *freshCopies, cached T) T {
 	if !ok {
 		return cached
 	}
-	if cmp, err := resourceversion.CompareResourceVersion(remembered.GetResourceVersion(), cached.GetResourceVersion()); err == nil && cmp > 0 {
+	if newer(remembered, cached) {
 		return remembered.(T) // read-only, like the cache's objects
 	}
 	delete(f.objs, k)
@@ -72,12 +70,19 @@ func freshen[T client.Object](f *freshCopies, namespace string, objs map[string]
 		if !ok {
 			continue
 		}
-		if cmp, err := resourceversion.CompareResourceVersion(remembered.GetResourceVersion(), cached.GetResourceVersion()); err == nil && cmp > 0 {
+		if newer(remembered, cached) {
 			objs[k.key.Name] = remembered.(T)
 			continue
 		}
 		delete(f.objs, k)
 	}
+}
+
+// newer reports whether the remembered copy is newer than the cached object by their resource
+// versions, compared as the API server's comparable integers (one that is not: the cache wins).
+func newer(remembered, cached client.Object) bool {
+	cmp, err := resourceversion.CompareResourceVersion(remembered.GetResourceVersion(), cached.GetResourceVersion())
+	return err == nil && cmp > 0
 }
 
 // forgetAbsent drops remembered objects of one kind and namespace whose name present denies

@@ -17,7 +17,7 @@ func (p *pass) syncJobMeta(ctx context.Context) {
 		return !isGone(j) && p.desiredMeta(j).changes(j)
 	})
 	runParallel(p.r.opts.WriteParallelism, jobs, func(j *diagv1.DiagnosticJob) {
-		_ = p.patchJobMeta(ctx, j, p.desiredMeta(j).apply)
+		_ = p.patchJobMeta(ctx, j, p.desiredMeta(j))
 	})
 }
 

@@ -3,13 +3,11 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
@@ -46,27 +44,15 @@ func (p *pass) patchJobStatus(ctx context.Context, j *diagv1.DiagnosticJob, muta
 	return updated, nil
 }
 
-// metaAfter is the job's labels, annotations and finalizers after mutate, and whether they
-// differ from the current ones; cheap enough to ask of every job on every pass.
-func metaAfter(j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJob)) (*diagv1.DiagnosticJob, bool) {
-	probe := &diagv1.DiagnosticJob{ObjectMeta: metav1.ObjectMeta{
-		Labels: maps.Clone(j.Labels), Annotations: maps.Clone(j.Annotations), Finalizers: slices.Clone(j.Finalizers),
-	}}
-	mutate(probe)
-	same := maps.Equal(probe.Labels, j.Labels) && maps.Equal(probe.Annotations, j.Annotations) && slices.Equal(probe.Finalizers, j.Finalizers)
-	return probe, !same
-}
-
-// patchJobMeta applies mutate to the job's labels, annotations and finalizers and sends the
+// patchJobMeta gives the job the labels, annotations and finalizers m says and sends the
 // difference with the job's resourceVersion as a precondition (finalizers are a list: a stale
 // copy would drop a finalizer someone else just added).
-func (p *pass) patchJobMeta(ctx context.Context, j *diagv1.DiagnosticJob, mutate func(*diagv1.DiagnosticJob)) error {
-	probe, changed := metaAfter(j, mutate)
-	if !changed {
+func (p *pass) patchJobMeta(ctx context.Context, j *diagv1.DiagnosticJob, m jobMeta) error {
+	if !m.changes(j) {
 		return nil
 	}
 	updated := j.DeepCopy()
-	updated.Labels, updated.Annotations, updated.Finalizers = probe.Labels, probe.Annotations, probe.Finalizers
+	m.apply(updated)
 	if _, err := patch.Write(ctx, p.r.client, j, updated, patch.Options{}); err != nil {
 		return p.writeFailed(ctx, err, j, "metadata of DiagnosticJob")
 	}

@@ -158,7 +158,7 @@ func runScale(b *testing.B) {
 		return c.Create(ctx, builders.MakeJob(fmt.Sprintf("wait-%05d", i), f.ns).ECU(ecuName(*scaleECUs-1-i%cordoned)).Step(builders.ReadDID("vin", 0xF190)).Obj())
 	})
 	f.waitQueued(ctx, b, *scaleQueued)
-	profiled := profileCPU(ctx, pprofAddr, *scalePprof)
+	profiled := profileController(ctx, pprofAddr, *scalePprof)
 	withQueued, passesQueued := measured("free-queued", 2**scaleSerial)
 	if err := profiled(); err != nil {
 		b.Errorf("profiling the controller: %v", err)
@@ -264,9 +264,9 @@ func probeAgent(ctx context.Context, b *testing.B, dir, bin, kubeconfig string, 
 	return agent.memory(), agent.cpu() - before
 }
 
-// profileCPU starts a 20 s CPU profile of the controller into file ("": none), and a profile
+// profileController starts a 20 s CPU profile of the controller into file ("": none), and a profile
 // of what it allocates in the same 20 s into file.allocs; the function it returns waits for both.
-func profileCPU(ctx context.Context, addr, file string) func() error {
+func profileController(ctx context.Context, addr, file string) func() error {
 	if file == "" {
 		return func() error { return nil }
 	}
