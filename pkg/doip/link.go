@@ -20,11 +20,9 @@ const receiveQueue = 64
 // than the kernel's gathering.
 const vectorWrite = 2048
 
-// deadlineSlack bounds how a socket deadline already set may differ from a new one and still
-// be kept, so a round trip does not pay a deadline update per frame: a write deadline is kept
-// if it is later by at most deadlineSlack; a read deadline if it is earlier (an early expiry is
-// retried) and still more than deadlineSlack away, so that the ACK's and the response's
-// deadlines, a second apart, do not each reset it.
+// deadlineSlack is how much later than asked a write deadline already set may be and still be
+// kept, so a round trip does not pay a deadline update per frame (a read deadline is kept when
+// it is earlier, see setReadDeadline).
 const deadlineSlack = 10 * time.Millisecond
 
 // aLongTimeAgo is a read deadline in the past: setting it makes a blocked Read return.
@@ -187,9 +185,10 @@ func (l *link) writeTail(m Message, tail []byte, deadline time.Time) error {
 }
 
 // setReadDeadline sets nc's read deadline to d (zero: none) unless the one already set expires
-// no later than d and more than deadlineSlack from now: an early expiry is retried by read.
+// no later than d. An early expiry is retried by read (readFrame, readIdle), at most once per
+// kept deadline; asking how soon the kept one expires would cost a clock read per frame.
 func (l *link) setReadDeadline(d time.Time) {
-	if l.rdlSet && !l.rdl.IsZero() && (d.IsZero() || !l.rdl.After(d)) && time.Until(l.rdl) > deadlineSlack {
+	if l.rdlSet && !l.rdl.IsZero() && (d.IsZero() || !l.rdl.After(d)) {
 		return
 	}
 	l.nc.SetReadDeadline(d)
@@ -546,7 +545,9 @@ func (l *link) readFrame(ctx context.Context, deadline time.Time, ctxBound bool)
 			return Header{}, nil, l.lost()
 		default:
 		}
-		l.setReadDeadline(deadline)
+		if !l.rd.buffered() {
+			l.setReadDeadline(deadline)
+		}
 		h, p, err := l.rd.Next()
 		if err == nil && l.hook != nil {
 			l.report(FrameReceived, l.rd.last(h))

@@ -1,6 +1,7 @@
 package doip
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +80,15 @@ func (r *Reader) Next() (Header, []byte, error) {
 	p := r.buf[r.start+HeaderLen : r.start+n : r.start+n]
 	r.start += n
 	return h, p, nil
+}
+
+// buffered reports whether the next frame is already read whole, so Next will not read the
+// socket and its caller need not set a read deadline: an entity's ACK and response come in one
+// segment, and the response is then read without a clock read.
+func (r *Reader) buffered() bool {
+	n := r.end - r.start
+	return r.err == nil && r.skip == 0 && n >= HeaderLen &&
+		uint64(n) >= HeaderLen+uint64(binary.BigEndian.Uint32(r.buf[r.start+4:]))
 }
 
 // fail makes err sticky: after it the stream position is unknown. A timeout (an expired read

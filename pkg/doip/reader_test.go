@@ -250,3 +250,30 @@ func TestReaderResumesAfterDeadlineMidFrame(t *testing.T) {
 		}
 	}
 }
+
+// buffered is true exactly when the next Next reads nothing from the socket, wherever the
+// stream is cut between reads, so a caller may skip setting a read deadline then and only then.
+func TestReaderBufferedMeansNextReadsNothing(t *testing.T) {
+	stream, want := framesForReader(t)
+	for cut := 0; cut <= len(stream); cut++ {
+		src := &countingReader{r: &scriptedReader{chunks: [][]byte{stream[:cut], stream[cut:]}}}
+		rd := NewReader(src, 0)
+		for i := range want {
+			before, buffered := src.read, rd.buffered()
+			if _, _, err := rd.Next(); err != nil {
+				t.Fatalf("cut at %d: frame %d: %v", cut, i, err)
+			}
+			// With the stream in one read, the two small frames after the first are in the
+			// Reader's first 4 KiB (the 9000-byte frame then needs reads of its own).
+			if cut == len(stream) && (i == 1 || i == 2) && !buffered {
+				t.Errorf("one read: frame %d not reported buffered", i)
+			}
+			if buffered && src.read != before {
+				t.Errorf("cut at %d: frame %d reported buffered, but Next read %d bytes", cut, i, src.read-before)
+			}
+			if !buffered && src.read == before {
+				t.Errorf("cut at %d: frame %d not reported buffered, but Next read nothing", cut, i)
+			}
+		}
+	}
+}

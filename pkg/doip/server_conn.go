@@ -176,9 +176,10 @@ func readOnIf(ok bool) readNext {
 }
 
 // restartInactivity restarts T_TCP_General_Inactivity. The reader calls it for every frame
-// received after activation, the worker for every response sent, so a socket whose Handler is
-// still answering (a long response pending chain) is not closed as idle. It only notes the
-// time: a deadline update per frame would cost a runtime timer update each.
+// received after activation, and writeResponse does the same for every response sent, so a
+// socket whose Handler is still answering (a long response pending chain) is not closed as
+// idle. It only notes the time: a deadline update per frame would cost a runtime timer
+// update each.
 func (c *serverConn) restartInactivity() {
 	c.lastActive.Store(time.Now().UnixNano())
 }
@@ -274,7 +275,7 @@ func (c *serverConn) probe(timeout time.Duration) bool {
 		c.aliveWait = nil
 		c.aliveMu.Unlock()
 	}()
-	if c.writeMsgDeadline(&AliveCheckRequest{}, time.Now().Add(timeout)) != nil {
+	if c.writeMsgTimeout(&AliveCheckRequest{}, timeout) != nil {
 		return false
 	}
 	t := time.NewTimer(timeout)

@@ -206,11 +206,10 @@ func (w *responseWriter) Write(data []byte) error {
 		return errors.New("doip: a diagnostic message needs at least one UDS byte")
 	}
 	w.msg = DiagnosticMessage{Source: w.source, Target: w.target, Data: data}
-	err := w.c.writeMsg(&w.msg)
+	err := w.c.writeResponse(&w.msg)
 	w.msg.Data = nil // do not keep the Handler's buffer
 	if err != nil {
 		return fmt.Errorf("doip: write diagnostic response to 0x%04X: %w", w.target, err)
 	}
-	w.c.restartInactivity()
 	return nil
 }
