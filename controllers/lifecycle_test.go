@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -232,5 +233,28 @@ var _ = Describe("Deletion", func() {
 		}).Should(Satisfy(apierrors.IsNotFound))
 		Eventually(jobOf(ctx, ns, kept.Name)).Should(HaveField("Status.Phase", diagv1.JobSucceeded))
 		Consistently(jobOf(ctx, ns, kept.Name)).Should(HaveField("Status.Phase", diagv1.JobSucceeded), "no TTL: kept")
+	})
+
+	// A pass that does not read the finished job (only open and touched jobs are read) must
+	// still wake the namespace when its TTL falls due: the workqueue keeps one wake per
+	// namespace, and a pass run for another reason replaces the one that saw the job.
+	It("deletes a finished job when its TTL falls due, though other passes ran in between", func(ctx SpecContext) {
+		ns := newNamespace(ctx)
+		newAgent(ctx, ns, ns+"-a", 4, nil)
+		newECU(ctx, ns, "ecu-0", nil)
+		done := createJob(ctx, readVIN(ns, "short-lived", "ecu-0").TTLSecondsAfterFinished(3))
+		Eventually(jobOf(ctx, ns, done.Name)).Should(HaveField("Status.Phase", diagv1.JobSucceeded))
+		for i := range 5 { // each label change runs a pass over the namespace before the TTL is due
+			updateECU(ctx, ns, "ecu-0", func(e *diagv1.ECU) {
+				if e.Labels == nil {
+					e.Labels = map[string]string{}
+				}
+				e.Labels["poke"] = fmt.Sprint(i)
+			})
+			time.Sleep(200 * time.Millisecond)
+		}
+		Eventually(func() error {
+			return k8s.Get(ctx, client.ObjectKeyFromObject(done), &diagv1.DiagnosticJob{})
+		}).WithTimeout(10 * time.Second).Should(Satisfy(apierrors.IsNotFound))
 	})
 })

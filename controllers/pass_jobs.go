@@ -37,10 +37,14 @@ type finishedJobs struct {
 	due     map[client.ObjectKey]time.Time // finished jobs by the time their TTL runs out
 }
 
-// jobRead is what one pass reads: everything, or the open jobs plus these names.
+// jobRead is what one pass reads: everything, or the open jobs plus these names. wake is the
+// earliest TTL of the namespace still to fall due: a pass that does not read that job must
+// still wake the namespace for it, since the workqueue keeps one wake per namespace and this
+// pass's replaces the one the pass that saw the job asked for.
 type jobRead struct {
 	full  bool
 	names []string
+	wake  time.Time
 }
 
 // plan decides how the next pass of namespace reads its jobs, given the live agents now, and
@@ -58,7 +62,13 @@ func (f *finishedJobs) plan(namespace string, liveAgents string, now time.Time) 
 		read.names = append(read.names, name)
 	}
 	for k, t := range f.due {
-		if k.Namespace == namespace && !now.Before(t) && !touched[k.Name] {
+		switch {
+		case k.Namespace != namespace:
+		case now.Before(t):
+			if read.wake.IsZero() || t.Before(read.wake) {
+				read.wake = t
+			}
+		case !touched[k.Name]:
 			read.names = append(read.names, k.Name)
 		}
 	}
@@ -127,6 +137,9 @@ func (p *pass) loadJobs(ctx context.Context) error {
 	r := p.r
 	live := p.fleet.liveAgents()
 	read := r.finished.plan(p.ns, live, p.now)
+	if !read.wake.IsZero() {
+		p.wakeAt(read.wake)
+	}
 	list := r.objects.openJobsIn
 	if read.full {
 		list = r.objects.allJobsIn

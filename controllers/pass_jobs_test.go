@@ -48,6 +48,7 @@ func TestFinishedJobsPlan(t *testing.T) {
 		at     time.Time
 		full   bool
 		names  []string
+		wake   time.Time
 	}{
 		{name: "first pass reads all", live: "a", at: now, full: true},
 		{name: "then only the open jobs", live: "a", at: now},
@@ -55,8 +56,13 @@ func TestFinishedJobsPlan(t *testing.T) {
 			live: "a", at: now, names: []string{"j1", "j2"}},
 		{name: "and not again", live: "a", at: now},
 		{name: "an agent lost: all again", live: "", at: now, full: true},
-		{name: "a TTL not yet due", before: func() { f.expireAt(key("old"), now.Add(time.Minute)) }, live: "", at: now},
-		{name: "a TTL due", live: "", at: now.Add(time.Minute), names: []string{"old"}},
+		{name: "a TTL not yet due wakes the pass for it", before: func() { f.expireAt(key("old"), now.Add(time.Minute)) }, live: "", at: now,
+			wake: now.Add(time.Minute)},
+		{name: "the earliest of two", before: func() { f.expireAt(key("older"), now.Add(time.Second)) }, live: "", at: now,
+			wake: now.Add(time.Second)},
+		{name: "a TTL due is read, the other still wakes", live: "", at: now.Add(30 * time.Second), names: []string{"older"},
+			wake: now.Add(time.Minute)},
+		{name: "a TTL due", before: func() { f.touch(key("older"), true) }, live: "", at: now.Add(time.Minute), names: []string{"old"}},
 		{name: "a deleted job is not read", before: func() { f.touch(key("old"), true) }, live: "", at: now.Add(time.Hour)},
 		{name: "a failed read makes the next one full", before: func() { f.readFailed("ns") }, live: "", at: now, full: true},
 		{name: "another namespace's jobs are not read here", before: func() { f.touch(client.ObjectKey{Namespace: "other", Name: "x"}, false) },
@@ -71,8 +77,8 @@ func TestFinishedJobsPlan(t *testing.T) {
 			f.readAll("ns", s.live)
 		}
 		slices.Sort(read.names)
-		if read.full != s.full || !slices.Equal(read.names, s.names) {
-			t.Fatalf("%s: read full=%v names=%v, want full=%v names=%v", s.name, read.full, read.names, s.full, s.names)
+		if read.full != s.full || !slices.Equal(read.names, s.names) || !read.wake.Equal(s.wake) {
+			t.Fatalf("%s: read full=%v names=%v wake=%v, want full=%v names=%v wake=%v", s.name, read.full, read.names, read.wake, s.full, s.names, s.wake)
 		}
 	}
 }
