@@ -31,10 +31,11 @@ func blocker(j *diagv1.DiagnosticJob, e *diagv1.ECU, r ecuReadiness) (reason, no
 // publishQueues writes what waiting jobs and ECUs show about the queues: phase, reason and
 // position of each waiting job, queuedJobs of each ECU, and the queue-depth and oldest-wait
 // metrics. decideQueues says what changed. Phase and reason changes are written at once.
-// Position-only changes are written in batches, nearest the head first, at most every
-// QueueStatusInterval and never taking more than a quarter of the time: every start shifts
-// every job behind it, and rewriting a long queue each time would cost more writes than the
-// scheduling itself.
+// Position-only changes and queuedJobs are written in batches (flushBatch), nearest the head
+// first, at most every QueueStatusInterval and never taking more than a quarter of the time:
+// every start shifts every job behind it, and rewriting a long queue each time would cost more
+// writes than the scheduling itself; and a pass that wrote the queuedJobs of 500 ECUs at once,
+// after 5,000 jobs queued, kept a job created meanwhile waiting for it (issue 14).
 func (p *pass) publishQueues(ctx context.Context) {
 	x := p.sortedECUIndex()
 	ecus := x.sorted
@@ -59,14 +60,10 @@ func (p *pass) publishQueues(ctx context.Context) {
 		p.wakeAt(p.r.queueFlushAt(p.ns))
 		return
 	}
-	batch := 2 * p.r.opts.WriteParallelism
-	rest := len(cosmetic) > batch
-	if rest {
-		cosmetic = cosmetic[:batch]
-	}
+	positions, counts, rest := flushBatch(cosmetic, d.ecus, 2*p.r.opts.WriteParallelism)
 	start := time.Now()
-	runParallel(p.r.opts.WriteParallelism, cosmetic, func(w statusWrite) { _, _ = p.patchJobStatus(ctx, w.job, w.mutate) })
-	runParallel(p.r.opts.WriteParallelism, d.ecus, func(e *diagv1.ECU) {
+	runParallel(p.r.opts.WriteParallelism, positions, func(w statusWrite) { _, _ = p.patchJobStatus(ctx, w.job, w.mutate) })
+	runParallel(p.r.opts.WriteParallelism, counts, func(e *diagv1.ECU) {
 		n := int32(len(d.queues.jobs[e.Name]))
 		_, _ = p.patchECUStatus(ctx, e, false, func(st *diagv1.ECUStatus) { st.QueuedJobs = n })
 	})
@@ -74,6 +71,18 @@ func (p *pass) publishQueues(ctx context.Context) {
 	if rest {
 		p.wakeAt(p.r.queueFlushAt(p.ns))
 	}
+}
+
+// flushBatch picks one flush's writes: at most batch of them in all, the positions nearest the
+// head first, then the ECUs' queuedJobs, and rest when some are left for the next flush. The
+// positions take half the batch when both are waiting, so neither starves the other.
+func flushBatch(positions []statusWrite, ecus []*diagv1.ECU, batch int) ([]statusWrite, []*diagv1.ECU, bool) {
+	np := min(len(positions), batch)
+	if len(ecus) > 0 && np > batch/2 {
+		np = min(np, max(batch/2, batch-len(ecus)))
+	}
+	ne := min(len(ecus), batch-np)
+	return positions[:np], ecus[:ne], np < len(positions) || ne < len(ecus)
 }
 
 // isNews reports whether a waiting job's new status deserves an Event: every change of a status
