@@ -17,6 +17,12 @@ import (
 // a person watching sees it move, the API server sees no write per block.
 const transferWriteInterval = 2 * time.Second
 
+// transferWriteTimeout bounds one progress write. The write runs between two blocks, so an API
+// server that does not answer would otherwise hold the flash, and the ECU, until it does: with
+// the bound, the flash goes on at no less than half its speed and the next write carries the
+// progress.
+const transferWriteTimeout = time.Second
+
 // defaultDownloadTimeout bounds a download step that sets no timeout: long enough for a 64 MiB
 // image on a slow ECU; the job's activeDeadlineSeconds still applies.
 const defaultDownloadTimeout = 10 * time.Minute
@@ -132,10 +138,12 @@ func (at *attempt) download(ctx context.Context, sess *session, i int, a *v1alph
 	return o
 }
 
-// writeTransfer writes the running step's transfer status, logging a failure: the next write
-// carries it anyway.
+// writeTransfer writes the running step's transfer status within transferWriteTimeout,
+// logging a failure: the next write carries it anyway.
 func (at *attempt) writeTransfer(ctx context.Context, i int) {
-	err := at.write(ctx, at.progressMessage(at.plan[i].Name))
+	wctx, cancel := context.WithTimeout(ctx, transferWriteTimeout)
+	defer cancel()
+	err := at.write(wctx, at.progressMessage(at.plan[i].Name))
 	if err != nil && !errors.Is(err, patch.ErrNotOurs) && ctx.Err() == nil {
 		at.log.Error(err, "Cannot write the download progress; the next write will carry it", "step", at.plan[i].Name)
 	}

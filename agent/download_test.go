@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -394,6 +395,36 @@ var _ = Describe("Download steps", func() {
 		Expect(writes).To(And(BeNumerically(">=", 1), BeNumerically("<=", maxWrites)),
 			"%d progress writes during a download of %d ms", writes, flash.DurationMillis)
 		Expect(percent).To(MatchRegexp(`^2/4 flash [1-9][0-9]?%$`))
+	})
+
+	// Progress writes run between two blocks: an API server that stops answering must not hold
+	// the flash (and the ECU, whose session times out) until it answers again.
+	It("flashes on while the API server holds the progress writes, and reports once it answers", func() {
+		var api statusStall
+		selector, dir := map[string]string{"rack": ns}, GinkgoT().TempDir()
+		startAgentOn(api.config(cfg), ns+"-a", selector, func(o *agent.Options) { o.ImageCacheDir = dir })
+		sim, port := startSim(ecusim.Config{UDS: ecusim.UDS{Flash: ecusim.Flash{BlockDelay: "15ms"}}})
+		createReadyECU(builders.MakeECU("ecu", ns).Port(port).AgentSelector(selector).ProbeTiming(1, 1, 2).Obj())
+		data := pattern(5000)
+		configMap("app-bin", "app.bin", data)
+		job := builders.MakeJob("flash-stalled", ns).ECU("ecu").Steps(
+			builders.SessionControl("programming", "programming"),
+			builders.SecurityAccess("unlock", 1, simKey),
+			builders.Download("flash").FromConfigMap("app-bin", "app.bin").Bin(flashAddress).MaxBlockLength(18).AsStep(),
+		).Obj()
+		Expect(k8s.Create(suiteCtx, job)).To(Succeed())
+		// 313 blocks of 15 ms: stall the API server once the first blocks are on the wire.
+		Eventually(func() int { return sim.RequestCount(0x36) }).WithTimeout(waitTimeout).Should(BeNumerically(">=", 20))
+		api.stall()
+		DeferCleanup(api.release)
+		Eventually(func() int { return sim.RequestCount(0x36) }).WithTimeout(15*time.Second).Should(Equal(313),
+			"the flash must go on while its progress writes get no answer")
+		api.release()
+		done := waitPhase(job, v1alpha1.JobSucceeded)
+		flash := stepOf(done, "flash")
+		Expect(flash.Phase).To(Equal(v1alpha1.StepPassed), flash.Message)
+		Expect(flash.Transfer.Bytes).To(BeEquivalentTo(len(data)))
+		Expect(readMemory(port, flashAddress, 5000)).To(Equal(data))
 	})
 
 	It("refuses an image whose digest does not match: nothing is sent, the memory is unchanged", func() {

@@ -102,6 +102,11 @@ type runningAgent struct {
 
 // startAgent runs a real agent with short lease timing; the spec stops it at its end.
 func startAgent(name string, labels map[string]string, tweak ...func(*agent.Options)) *runningAgent {
+	return startAgentOn(cfg, name, labels, tweak...)
+}
+
+// startAgentOn is startAgent talking to the API server through c.
+func startAgentOn(c *rest.Config, name string, labels map[string]string, tweak ...func(*agent.Options)) *runningAgent {
 	opts := agent.Options{
 		Name:              name,
 		Labels:            labels,
@@ -115,7 +120,7 @@ func startAgent(name string, labels map[string]string, tweak ...func(*agent.Opti
 	for _, t := range tweak {
 		t(&opts)
 	}
-	a, err := agent.New(cfg, opts)
+	a, err := agent.New(c, opts)
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(suiteCtx)
 	ra := &runningAgent{name: name, cancel: cancel, done: make(chan error, 1)}
