@@ -34,7 +34,7 @@ type finishedJobs struct {
 	mu      sync.Mutex
 	listed  map[string]string              // namespace -> live agents at its last full read
 	touched map[string]map[string]bool     // namespace -> jobs with an event since its last pass
-	due     map[client.ObjectKey]time.Time // finished jobs by the time their TTL runs out
+	due     map[client.ObjectKey]time.Time // finished jobs by the time their TTL runs out, until a pass reads them
 }
 
 // jobRead is what one pass reads: everything, or the open jobs plus these names. wake is the
@@ -68,8 +68,11 @@ func (f *finishedJobs) plan(namespace string, liveAgents string, now time.Time) 
 			if read.wake.IsZero() || t.Before(read.wake) {
 				read.wake = t
 			}
-		case !touched[k.Name]:
-			read.names = append(read.names, k.Name)
+		default: // handed out once: the pass deletes the job, or notes a TTL it still has again
+			delete(f.due, k)
+			if !touched[k.Name] {
+				read.names = append(read.names, k.Name)
+			}
 		}
 	}
 	return read

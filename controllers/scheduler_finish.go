@@ -38,6 +38,7 @@ func (p *pass) finishJobs(ctx context.Context) {
 	runParallel(p.r.opts.WriteParallelism, expired, func(j *diagv1.DiagnosticJob) {
 		err := p.r.client.Delete(ctx, j, client.Preconditions{UID: &j.UID})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			p.r.finished.expireAt(client.ObjectKeyFromObject(j), p.now) // the retry reads it again
 			p.fail(fmt.Errorf("deleting DiagnosticJob %s/%s after its ttlSecondsAfterFinished: %w", j.Namespace, j.Name, err))
 		}
 	})
