@@ -101,6 +101,29 @@ var _ = Describe("Running jobs", func() {
 		}).Should(Succeed())
 	})
 
+	// Issue 14, goal 3: a one-step job costs the agent three status writes (Running, the step's
+	// start once the connection is open, the result), the finalizer's removal and two Events.
+	It("writes a one-step job's status three times, its metadata once and two Events", func() {
+		var writes writeCounter
+		startAgentOn(writes.config(cfg), ns+"-a", labels)
+		_, port := startSim(ecusim.Config{})
+		createReadyECU(ecuFor("ecu", port).Obj())
+		before := map[string]int{"job status": writes.of("job status"), "job": writes.of("job"), "event": writes.of("event")}
+
+		job := builders.MakeJob("one-step", ns).ECU("ecu").Steps(builders.ReadDID("read-vin", 0xF190).ExpectValue(simVIN)).Obj()
+		Expect(k8s.Create(suiteCtx, job)).To(Succeed())
+		done := waitPhase(job, v1alpha1.JobSucceeded)
+		Expect(stepOf(done, "read-vin").Phase).To(Equal(v1alpha1.StepPassed))
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(job), job)).To(Succeed())
+			g.Expect(job.Finalizers).NotTo(ContainElement(v1alpha1.JobFinalizer))
+		}).WithTimeout(waitTimeout).Should(Succeed())
+		Eventually(func() int { return writes.of("event") - before["event"] }).WithTimeout(waitTimeout).Should(Equal(2))
+		Consistently(func() []int {
+			return []int{writes.of("job status") - before["job status"], writes.of("job") - before["job"], writes.of("event") - before["event"]}
+		}).WithTimeout(time.Second).Should(Equal([]int{3, 1, 2}), "status writes, metadata writes, Events")
+	})
+
 	It("checks NRC expectations, fails the job on the first failed step and skips the rest", func() {
 		startAgent(ns+"-a", labels)
 		_, port := startSim(ecusim.Config{})

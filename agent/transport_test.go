@@ -61,6 +61,60 @@ func (s *statusStall) release() {
 	}
 }
 
+// writeCounter counts an agent's writes to the API server by what they write, so a spec can
+// hold the agent to its write budget per job.
+type writeCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// config is the suite's rest.Config with every request counted.
+func (w *writeCounter) config(base *rest.Config) *rest.Config {
+	c := rest.CopyConfig(base)
+	inner := c.WrapTransport
+	c.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		if inner != nil {
+			rt = inner(rt)
+		}
+		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			if kind := writeKind(r); kind != "" {
+				w.mu.Lock()
+				if w.counts == nil {
+					w.counts = map[string]int{}
+				}
+				w.counts[kind]++
+				w.mu.Unlock()
+			}
+			return rt.RoundTrip(r)
+		})
+	}
+	return c
+}
+
+// of returns the writes of one kind so far.
+func (w *writeCounter) of(kind string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.counts[kind]
+}
+
+// writeKind names a write to a DiagnosticJob of namespace-scoped resources: "job status", "job"
+// (metadata), "event"; "" for reads and everything else.
+func writeKind(r *http.Request) string {
+	if r.Method == http.MethodGet {
+		return ""
+	}
+	switch p := r.URL.Path; {
+	case strings.Contains(p, "/diagnosticjobs/") && strings.HasSuffix(p, "/status"):
+		return "job status"
+	case strings.Contains(p, "/diagnosticjobs/"):
+		return "job"
+	case strings.HasSuffix(p, "/events") || strings.Contains(p, "/events/"):
+		return "event"
+	}
+	return ""
+}
+
 // roundTripper is a function as an http.RoundTripper.
 type roundTripper func(*http.Request) (*http.Response, error)
 
