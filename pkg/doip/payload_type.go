@@ -122,11 +122,22 @@ func (t PayloadType) identification() bool {
 func checkLength(t PayloadType, n uint32) error {
 	r, ok := ruleFor(t)
 	if !ok {
-		return &Error{NACK: NACKUnknownPayloadType, Err: fmt.Errorf("payload type 0x%04X is not defined by ISO 13400-2", uint16(t))}
+		return unknownTypeError(t)
 	}
 	if n == r.min || (r.hasAlt && n == r.alt) || (r.open && n > r.min) {
 		return nil
 	}
+	return lengthError(r, n)
+}
+
+// unknownTypeError is checkLength's refusal of a type ISO 13400-2 does not define.
+func unknownTypeError(t PayloadType) error {
+	return &Error{NACK: NACKUnknownPayloadType, Err: fmt.Errorf("payload type 0x%04X is not defined by ISO 13400-2", uint16(t))}
+}
+
+// lengthError is checkLength's refusal, built apart so that the check every frame passes
+// stays small (its formatting made each call set up a large stack frame).
+func lengthError(r payloadRule, n uint32) error {
 	want := fmt.Sprintf("%d", r.min)
 	switch {
 	case r.hasAlt:
