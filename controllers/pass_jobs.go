@@ -32,9 +32,9 @@ func isOpen(j *diagv1.DiagnosticJob) bool {
 // restarted controller starts with full passes.
 type finishedJobs struct {
 	mu      sync.Mutex
-	listed  map[string]string              // namespace -> live agents at its last full read
-	touched map[string]map[string]bool     // namespace -> jobs with an event since its last pass
-	due     map[client.ObjectKey]time.Time // finished jobs by the time their TTL runs out, until a pass reads them
+	listed  map[string]string               // namespace -> live agents at its last full read
+	touched map[string]map[string]bool      // namespace -> jobs with an event since its last pass
+	due     map[string]map[string]time.Time // namespace -> finished jobs -> when their TTL runs out; kept until a pass reads them
 }
 
 // jobRead is what one pass reads: everything, or the open jobs plus these names. wake is the
@@ -61,19 +61,22 @@ func (f *finishedJobs) plan(namespace string, liveAgents string, now time.Time) 
 	for name := range touched {
 		read.names = append(read.names, name)
 	}
-	for k, t := range f.due {
+	due := f.due[namespace]
+	for name, t := range due {
 		switch {
-		case k.Namespace != namespace:
 		case now.Before(t):
 			if read.wake.IsZero() || t.Before(read.wake) {
 				read.wake = t
 			}
 		default: // handed out once: the pass deletes the job, or notes a TTL it still has again
-			delete(f.due, k)
-			if !touched[k.Name] {
-				read.names = append(read.names, k.Name)
+			delete(due, name)
+			if !touched[name] {
+				read.names = append(read.names, name)
 			}
 		}
+	}
+	if len(due) == 0 {
+		delete(f.due, namespace)
 	}
 	return read
 }
@@ -100,7 +103,7 @@ func (f *finishedJobs) touch(key client.ObjectKey, gone bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if gone {
-		delete(f.due, key)
+		delete(f.due[key.Namespace], key.Name)
 		return
 	}
 	if f.touched == nil {
@@ -117,9 +120,12 @@ func (f *finishedJobs) expireAt(key client.ObjectKey, t time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.due == nil {
-		f.due = map[client.ObjectKey]time.Time{}
+		f.due = map[string]map[string]time.Time{}
 	}
-	f.due[key] = t
+	if f.due[key.Namespace] == nil {
+		f.due[key.Namespace] = map[string]time.Time{}
+	}
+	f.due[key.Namespace][key.Name] = t
 }
 
 // liveAgents names the live agents of a fleet, the signature that decides a full read.
