@@ -51,6 +51,8 @@ type SchedulerReconciler struct {
 	mu sync.Mutex
 	// nextQueueFlush is, per namespace, the earliest time queue positions may be rewritten.
 	nextQueueFlush map[string]time.Time
+	// queuedCursor is, per namespace, the last ECU whose queuedJobs a flush wrote.
+	queuedCursor map[string]string
 	// selectors is, per namespace, the memo of selector keys its passes share.
 	selectors map[string]*selectorKeys
 	// ecuOrders is, per namespace, the last pass's ECU order (see ecuOrderOf).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
@@ -60,14 +61,14 @@ func (p *pass) publishQueues(ctx context.Context) {
 		p.wakeAt(p.r.queueFlushAt(p.ns))
 		return
 	}
-	positions, counts, rest := flushBatch(cosmetic, d.ecus, 2*p.r.opts.WriteParallelism)
+	positions, counts, rest := flushBatch(cosmetic, rotateAfter(d.ecus, p.r.queuedAfter(p.ns)), 2*p.r.opts.WriteParallelism)
 	start := time.Now()
 	runParallel(p.r.opts.WriteParallelism, positions, func(w statusWrite) { _, _ = p.patchJobStatus(ctx, w.job, w.mutate) })
 	runParallel(p.r.opts.WriteParallelism, counts, func(e *diagv1.ECU) {
 		n := int32(len(d.queues.jobs[e.Name]))
 		_, _ = p.patchECUStatus(ctx, e, false, func(st *diagv1.ECUStatus) { st.QueuedJobs = n })
 	})
-	p.r.queueFlushed(p.ns, p.now, time.Since(start))
+	p.r.queueFlushed(p.ns, p.now, time.Since(start), counts)
 	if rest {
 		p.wakeAt(p.r.queueFlushAt(p.ns))
 	}
@@ -83,6 +84,17 @@ func flushBatch(positions []statusWrite, ecus []*diagv1.ECU, batch int) ([]statu
 	}
 	ne := min(len(ecus), batch-np)
 	return positions[:np], ecus[:ne], np < len(positions) || ne < len(ecus)
+}
+
+// rotateAfter is ecus (sorted by name) from the first name after after on, wrapping around:
+// successive flushes take turns through a namespace's ECUs, where starting at the first name
+// every time would leave the last ones stale for as long as the first ones keep changing.
+func rotateAfter(ecus []*diagv1.ECU, after string) []*diagv1.ECU {
+	i := sort.Search(len(ecus), func(i int) bool { return ecus[i].Name > after })
+	if i == 0 || i == len(ecus) {
+		return ecus
+	}
+	return append(slices.Clone(ecus[i:]), ecus[:i]...)
 }
 
 // isNews reports whether a waiting job's new status deserves an Event: every change of a status
@@ -154,14 +166,25 @@ func (r *SchedulerReconciler) queueFlushAt(ns string) time.Time {
 
 // queueFlushed notes a batch of position rewrites that took took: the next waits
 // QueueStatusInterval or three times took, whichever is longer, so that positions use at most
-// a quarter of the write time however long the queues.
-func (r *SchedulerReconciler) queueFlushed(ns string, now time.Time, took time.Duration) {
+// a quarter of the write time however long the queues. The next batch's ECUs start after the
+// last of counts, the ECUs this one wrote (see rotateAfter).
+func (r *SchedulerReconciler) queueFlushed(ns string, now time.Time, took time.Duration, counts []*diagv1.ECU) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.nextQueueFlush == nil {
-		r.nextQueueFlush = map[string]time.Time{}
+		r.nextQueueFlush, r.queuedCursor = map[string]time.Time{}, map[string]string{}
 	}
 	r.nextQueueFlush[ns] = now.Add(took).Add(max(r.opts.QueueStatusInterval, 3*took))
+	if len(counts) > 0 {
+		r.queuedCursor[ns] = counts[len(counts)-1].Name
+	}
+}
+
+// queuedAfter is the last ECU whose queuedJobs a flush of the namespace wrote.
+func (r *SchedulerReconciler) queuedAfter(ns string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.queuedCursor[ns]
 }
 
 // oldestWait is how long the oldest job of a queue has existed (0: empty): the queue is in

@@ -58,3 +58,50 @@ func TestFlushBatch(t *testing.T) {
 		})
 	}
 }
+
+func TestRotateAfter(t *testing.T) {
+	ecus := []*diagv1.ECU{
+		builders.MakeECU("a", "ns").Obj(), builders.MakeECU("b", "ns").Obj(),
+		builders.MakeECU("c", "ns").Obj(), builders.MakeECU("d", "ns").Obj(),
+	}
+	for _, tc := range []struct {
+		after string
+		want  string
+	}{
+		{"", "abcd"},    // no flush yet
+		{"b", "cdab"},   // after the last one written
+		{"bb", "cdab"},  // that ECU is gone: the next name on
+		{"d", "abcd"},   // the last one: around to the first
+		{"zzz", "abcd"}, // past every name
+		{"0", "abcd"},   // before every name
+	} {
+		got := ""
+		for _, e := range rotateAfter(ecus, tc.after) {
+			got += e.Name
+		}
+		if got != tc.want {
+			t.Errorf("rotateAfter(abcd, %q) = %s, want %s", tc.after, got, tc.want)
+		}
+	}
+}
+
+// While positions keep waiting and every ECU's count keeps changing, successive flushes still
+// reach every ECU: 20 of them at 8 a flush take three flushes, not forever for the last 12.
+func TestFlushBatchesTakeTurnsThroughTheECUs(t *testing.T) {
+	var ecus []*diagv1.ECU
+	for i := range 20 {
+		ecus = append(ecus, builders.MakeECU(fmt.Sprintf("ecu-%02d", i), "ns").Obj())
+	}
+	positions := make([]statusWrite, 40)
+	written, after := map[string]bool{}, ""
+	for range 3 {
+		_, counts, _ := flushBatch(positions, rotateAfter(ecus, after), 16)
+		for _, e := range counts {
+			written[e.Name] = true
+		}
+		after = counts[len(counts)-1].Name
+	}
+	if len(written) != len(ecus) {
+		t.Errorf("three flushes wrote %d of %d ECUs' queuedJobs", len(written), len(ecus))
+	}
+}
