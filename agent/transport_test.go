@@ -18,28 +18,20 @@ type statusStall struct {
 
 // config is the suite's rest.Config with every job status write going through the stall.
 func (s *statusStall) config(base *rest.Config) *rest.Config {
-	c := rest.CopyConfig(base)
-	inner := c.WrapTransport
-	c.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
-		if inner != nil {
-			rt = inner(rt)
+	return withRequestHook(base, func(r *http.Request) error {
+		s.mu.Lock()
+		gate := s.gate
+		s.mu.Unlock()
+		if gate == nil || writeKind(r) != "job status" {
+			return nil
 		}
-		return roundTripper(func(r *http.Request) (*http.Response, error) {
-			s.mu.Lock()
-			gate := s.gate
-			s.mu.Unlock()
-			if gate != nil && r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/diagnosticjobs/") &&
-				strings.HasSuffix(r.URL.Path, "/status") {
-				select {
-				case <-gate:
-				case <-r.Context().Done():
-					return nil, r.Context().Err()
-				}
-			}
-			return rt.RoundTrip(r)
-		})
-	}
-	return c
+		select {
+		case <-gate:
+			return nil
+		case <-r.Context().Done():
+			return r.Context().Err()
+		}
+	})
 }
 
 // stall starts holding job status writes.
@@ -68,27 +60,19 @@ type writeCounter struct {
 	counts map[string]int
 }
 
-// config is the suite's rest.Config with every request counted.
+// config is the suite's rest.Config with every write counted.
 func (w *writeCounter) config(base *rest.Config) *rest.Config {
-	c := rest.CopyConfig(base)
-	inner := c.WrapTransport
-	c.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
-		if inner != nil {
-			rt = inner(rt)
-		}
-		return roundTripper(func(r *http.Request) (*http.Response, error) {
-			if kind := writeKind(r); kind != "" {
-				w.mu.Lock()
-				if w.counts == nil {
-					w.counts = map[string]int{}
-				}
-				w.counts[kind]++
-				w.mu.Unlock()
+	return withRequestHook(base, func(r *http.Request) error {
+		if kind := writeKind(r); kind != "" {
+			w.mu.Lock()
+			if w.counts == nil {
+				w.counts = map[string]int{}
 			}
-			return rt.RoundTrip(r)
-		})
-	}
-	return c
+			w.counts[kind]++
+			w.mu.Unlock()
+		}
+		return nil
+	})
 }
 
 // of returns the writes of one kind so far.
@@ -113,6 +97,25 @@ func writeKind(r *http.Request) string {
 		return "event"
 	}
 	return ""
+}
+
+// withRequestHook is base (copied) with hook run before every request; an error from hook
+// fails the request instead of sending it.
+func withRequestHook(base *rest.Config, hook func(*http.Request) error) *rest.Config {
+	c := rest.CopyConfig(base)
+	inner := c.WrapTransport
+	c.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		if inner != nil {
+			rt = inner(rt)
+		}
+		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			if err := hook(r); err != nil {
+				return nil, err
+			}
+			return rt.RoundTrip(r)
+		})
+	}
+	return c
 }
 
 // roundTripper is a function as an http.RoundTripper.
