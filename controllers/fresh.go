@@ -39,7 +39,8 @@ func (f *freshCopies) remember(obj client.Object) {
 }
 
 // newest returns the remembered copy when it is newer than the cached object, else the cached
-// object, and forgets copies the cache has caught up with (see newer). Both kinds of object are shared: callers read them and copy before changing anything.
+// object, and forgets copies the cache has caught up with (see newer). Both kinds of object are
+// shared: callers read them and copy before changing anything.
 func newest[T client.Object](f *freshCopies, cached T) T {
 	f.mu.Lock()
 	defer f.mu.Unlock()

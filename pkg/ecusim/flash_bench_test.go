@@ -99,9 +99,9 @@ func BenchmarkFlash(b *testing.B) {
 
 // rawStopAndWait connects to a stopAndWaitPeer and returns the exchange of n blocks of image.
 // Each block is read from the image, as the stack's are: sending one buffer again and again
-// would leave the raw exchange the cache the stack's sender cannot have, which at 64 KiB blocks
-// is a quarter of the raw exchange's time. The last block of an image that is not a whole
-// number of blocks ends at the image's end.
+// gave the raw exchange a cache the stack's sender cannot have (it ran 5% faster at 4 KiB
+// blocks and 8% at 64 KiB, docs/benchmarks.md). The last block of an image that is not a
+// whole number of blocks ends at the image's end.
 func rawStopAndWait(b *testing.B, image []byte, block int) func(n int) {
 	conn, err := net.Dial("tcp", stopAndWaitPeer(b, 8+4+2+block, 27))
 	if err != nil {
