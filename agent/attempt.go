@@ -217,19 +217,19 @@ func (at *attempt) skipFrom(i int, why string) {
 	}
 }
 
-// record stores one step's result, cutting large byte strings.
+// record stores one step's result, cutting large byte strings and values.
 func (at *attempt) record(i int, o stepAnswer, v stepVerdict, d time.Duration) {
 	limit := maxResponseBytes
 	if at.bytes > statusByteBudget {
 		limit = maxMessageBytes
 	}
-	at.bytes += min(len(o.request), limit) + min(len(o.response), limit)
+	at.bytes += min(len(o.request), limit) + min(len(o.response), limit) + min(len(o.value), limit)
 	s := &at.steps[i]
 	s.Request, s.Response = cutHex(o.request, limit), cutHex(o.response, limit)
 	if o.requestText != "" {
 		s.Request = o.requestText
 	}
-	s.NRC, s.Value, s.Message = "", o.value, v.message
+	s.NRC, s.Value, s.Message = "", cutText(o.value, limit), v.message
 	if o.nrc != nil {
 		s.NRC = uds.FormatNRC(*o.nrc)
 	}

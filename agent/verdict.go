@@ -89,7 +89,7 @@ func judgeStep(e *v1alpha1.Expectation, o stepAnswer) stepVerdict {
 		}
 	}
 	if e.Value != nil && o.value != *e.Value {
-		fail("expected value %q, got %q", *e.Value, o.value)
+		fail("expected value %q, got %q", cutText(*e.Value, maxMessageBytes), cutText(o.value, maxMessageBytes))
 	}
 	if len(fails) > 0 {
 		return stepVerdict{message: joinNotes(strings.Join(fails, "; "), o.note)}
@@ -134,12 +134,13 @@ func joinNotes(msg, note string) string {
 // Limits on bytes written into job status, which must stay far below etcd's object size limit
 // even with 256 steps.
 const (
-	// maxResponseBytes is where a request or response in status.steps is cut, as the API promises.
+	// maxResponseBytes is where a request or response in status.steps is cut (in bytes), and a
+	// value (in characters), as the API promises.
 	maxResponseBytes = 4096
 	// maxMessageBytes bounds the bytes quoted in a failure message.
 	maxMessageBytes = 64
-	// statusByteBudget is the total of request and response bytes one job's status may hold;
-	// beyond it the remaining steps keep only maxMessageBytes of each.
+	// statusByteBudget is the total of request and response bytes and value characters one
+	// job's status may hold; beyond it the remaining steps keep only maxMessageBytes of each.
 	statusByteBudget = 256 << 10
 )
 
@@ -149,4 +150,14 @@ func cutHex(b []byte, limit int) string {
 		return uds.FormatHex(b)
 	}
 	return fmt.Sprintf("%s ... (cut, %d bytes)", uds.FormatHex(b[:limit]), len(b))
+}
+
+// cutText keeps at most limit characters of a decoded value and marks a cut with the full
+// length: a DID of 100 KiB decodes to 300 KiB of hex, and a few of those would push the job's
+// status past what the API server accepts. Values are ASCII (text, hex, DTC lists).
+func cutText(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	return fmt.Sprintf("%s ... (cut, %d characters)", s[:limit], len(s))
 }

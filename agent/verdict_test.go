@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -110,6 +111,40 @@ func TestRecordSpendsStatusBudget(t *testing.T) {
 	}
 	if at.steps[0].Phase != v1alpha1.StepPassed || progressOf(at.steps) != "200/200" {
 		t.Fatalf("phase %s, progress %s", at.steps[0].Phase, progressOf(at.steps))
+	}
+}
+
+func TestRecordCutsLongValues(t *testing.T) {
+	long := strings.Repeat("AB ", 40<<10) // the hex of a 40 KiB DID
+	at := &attempt{steps: make([]v1alpha1.StepStatus, 100)}
+	for i := range at.steps {
+		o := stepAnswer{kind: answerUDS, request: []byte{0x22, 0x01, 0x00}, response: []byte{0x62, 0x01, 0x00}, value: long}
+		at.record(i, o, judgeStep(&v1alpha1.Expectation{Value: &long}, o), 0)
+	}
+	first, last := at.steps[0], at.steps[len(at.steps)-1]
+	if first.Phase != v1alpha1.StepPassed {
+		t.Fatalf("the whole value equals expect.value, yet the step %s: %s", first.Phase, first.Message)
+	}
+	if want := long[:maxResponseBytes] + fmt.Sprintf(" ... (cut, %d characters)", len(long)); first.Value != want {
+		t.Fatalf("first value: %d characters ending %q, want 4096 kept and the cut marked", len(first.Value), first.Value[len(first.Value)-40:])
+	}
+	if !strings.HasPrefix(last.Value, long[:maxMessageBytes]+" ... (cut") {
+		t.Fatalf("values past the budget should keep %d characters, kept %d", maxMessageBytes, len(last.Value))
+	}
+	total := 0
+	for _, s := range at.steps {
+		total += len(s.Value)
+	}
+	if total > statusByteBudget+2*maxResponseBytes+100*40 {
+		t.Fatalf("status holds %d characters of values, above the budget", total)
+	}
+}
+
+func TestJudgeQuotesValuesShort(t *testing.T) {
+	got, want := strings.Repeat("X", 5000), "WAUZZZ8V5KA000001"
+	v := judgeStep(&v1alpha1.Expectation{Value: &want}, stepAnswer{kind: answerUDS, response: []byte{0x62}, value: got})
+	if v.passed || len(v.message) > 4*maxMessageBytes || !strings.Contains(v.message, "cut, 5000 characters") {
+		t.Fatalf("got a %d-character message %q, want a failure quoting a cut value", len(v.message), v.message)
 	}
 }
 
