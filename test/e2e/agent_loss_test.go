@@ -31,7 +31,7 @@ var _ = Describe("an agent lost mid-job", func() {
 			g.Expect(got.Status.Steps[1].Phase).To(Equal(diagv1.StepPassed), "the write step has not finished yet")
 			victim = got.Status.Agent
 		}).Should(Succeed())
-		agents[victim].kill()
+		kill(agents[victim])
 		DeferCleanup(func(ctx SpecContext) {
 			agents[victim] = startAgent(ctx, victim) // the next specs want all agents back
 			waitAgentReady(ctx, victim, true)

@@ -17,6 +17,7 @@ import (
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/builders"
+	"github.com/ecufleet/ecufleet/internal/proctest"
 )
 
 // Timing of the outage spec. The server stays stopped far longer than the agents' Lease
@@ -89,11 +90,11 @@ var _ = Describe("the API server away for 30 seconds", func() {
 		}
 		DeferCleanup(func(ctx SpecContext) { // whatever happens, the next specs get their API server and processes back
 			resume()
-			if controller.exited() {
+			if controller.Exited() {
 				controller = startController(ctx)
 			}
 			for n, a := range agents {
-				if a.exited() {
+				if a.Exited() {
 					agents[n] = startAgent(ctx, n)
 				}
 			}
@@ -109,11 +110,11 @@ var _ = Describe("the API server away for 30 seconds", func() {
 
 		By("checking that no agent exited; the controller lost its leader Lease and exited, so it is started again as its Deployment would be")
 		for n, a := range agents {
-			Expect(a.exited()).To(BeFalse(), "agent %s exited during the outage:\n%s", n, tail(a.log, 40))
+			Expect(a.Exited()).To(BeFalse(), "agent %s exited during the outage:\n%s", n, proctest.Tail(a.Log, 40))
 		}
-		Eventually(ctx, controller.exited).WithTimeout(20*time.Second).Should(BeTrue(),
-			"the controller kept running without its leader Lease:\n%s", tail(controller.log, 40))
-		Expect(os.ReadFile(controller.log)).To(ContainSubstring("leader election lost"))
+		Eventually(ctx, controller.Exited).WithTimeout(20*time.Second).Should(BeTrue(),
+			"the controller kept running without its leader Lease:\n%s", proctest.Tail(controller.Log, 40))
+		Expect(os.ReadFile(controller.Log)).To(ContainSubstring("leader election lost"))
 		controller = startController(ctx)
 		for n := range agents {
 			waitAgentReady(ctx, n, true)

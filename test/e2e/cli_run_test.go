@@ -137,7 +137,7 @@ var _ = Describe("ecufleet run, wait and results from CI", Ordered, func() {
 	It("exits 0 for a passing job, writes JUnit, and creates a new job on every run", func(ctx SpecContext) {
 		f := writeFile(dir, "pass.yaml", passJob)
 		xmlPath := filepath.Join(dir, "report.xml")
-		r := cli(ctx, ps.bin, "run", "-f", f, "-n", ns, "--junit", xmlPath, "--timeout", "60s")
+		r := cli(ctx, ps.Bin, "run", "-f", f, "-n", ns, "--junit", xmlPath, "--timeout", "60s")
 		Expect(r.code).To(Equal(report.ExitSucceeded), r.stderr)
 		Expect(r.stdout).To(MatchRegexp(`(?m)^diagnosticjob/vin-[a-z0-9]{5} created \(run `))
 		Expect(r.stdout).To(ContainSubstring("  vin  Passed  "))
@@ -172,7 +172,7 @@ var _ = Describe("ecufleet run, wait and results from CI", Ordered, func() {
 		Expect(suite.Cases[1].Failure).To(BeNil())
 		Expect(suite.Cases[1].SystemOut).To(ContainSubstring("request: 22 F1 90"))
 
-		Expect(cli(ctx, ps.bin, "run", "-f", f, "-n", ns).code).To(Equal(report.ExitSucceeded))
+		Expect(cli(ctx, ps.Bin, "run", "-f", f, "-n", ns).code).To(Equal(report.ExitSucceeded))
 		n := 0
 		for name := range jobsIn(ctx, ns) {
 			if strings.HasPrefix(name, "vin-") {
@@ -184,7 +184,7 @@ var _ = Describe("ecufleet run, wait and results from CI", Ordered, func() {
 
 	It("exits 1 when the ECU answers wrongly, with a JUnit failure", func(ctx SpecContext) {
 		xmlPath := filepath.Join(dir, "fail.xml")
-		r := cli(ctx, ps.bin, "run", "-f", writeFile(dir, "fail.yaml", failJob), "-n", ns, "--junit", xmlPath)
+		r := cli(ctx, ps.Bin, "run", "-f", writeFile(dir, "fail.yaml", failJob), "-n", ns, "--junit", xmlPath)
 		Expect(r.code).To(Equal(report.ExitStepFailed))
 		raw, err := os.ReadFile(xmlPath)
 		Expect(err).NotTo(HaveOccurred())
@@ -198,11 +198,11 @@ var _ = Describe("ecufleet run, wait and results from CI", Ordered, func() {
 
 	It("exits 2 when --timeout passes and when the job is deleted by someone else", func(ctx SpecContext) {
 		nowhere := writeFile(dir, "nowhere.yaml", strings.Replace(passJob, "ecu-0", "no-such-ecu", 1))
-		r := cli(ctx, ps.bin, "run", "-f", nowhere, "-n", ns, "--timeout", "2s")
+		r := cli(ctx, ps.Bin, "run", "-f", nowhere, "-n", ns, "--timeout", "2s")
 		Expect(r.code).To(Equal(report.ExitNoVerdict))
 		Expect(r.stdout).To(ContainSubstring("Timed out after 2s"))
 
-		cmd := exec.CommandContext(ctx, ps.bin, "run", "-f", nowhere, "-n", ns, "--timeout", "60s")
+		cmd := exec.CommandContext(ctx, ps.Bin, "run", "-f", nowhere, "-n", ns, "--timeout", "60s")
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 		out := &syncBuffer{}
 		cmd.Stdout = out
@@ -223,29 +223,29 @@ var _ = Describe("ecufleet run, wait and results from CI", Ordered, func() {
 	It("exits 3 and creates nothing for an unknown field, another kind, or a field the server refuses", func(ctx SpecContext) {
 		before := len(jobsIn(ctx, ns))
 		typo := writeFile(dir, "typo.yaml", passJob+"---\n"+strings.Replace(passJob, "steps:", "stepz:", 1))
-		r := cli(ctx, ps.bin, "run", "-f", typo, "-n", ns)
+		r := cli(ctx, ps.Bin, "run", "-f", typo, "-n", ns)
 		Expect(r.code).To(Equal(report.ExitNothingRun))
 		Expect(r.stderr).To(ContainSubstring("typo.yaml, document 2"))
 		Expect(r.stderr).To(ContainSubstring(`"stepz"`))
 
 		cm := writeFile(dir, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
-		r = cli(ctx, ps.bin, "run", "-f", cm, "-n", ns)
+		r = cli(ctx, ps.Bin, "run", "-f", cm, "-n", ns)
 		Expect(r.code).To(Equal(report.ExitNothingRun))
 		Expect(r.stderr).To(ContainSubstring(`kind "ConfigMap"`))
 		Expect(r.stderr).To(ContainSubstring("cm.yaml, document 1"))
 
 		refused := writeFile(dir, "refused.yaml", passJob+"---\n"+strings.Replace(passJob, "spec:\n", "spec:\n  activeDeadlineSeconds: 0\n", 1))
-		r = cli(ctx, ps.bin, "run", "-f", refused, "-n", ns)
+		r = cli(ctx, ps.Bin, "run", "-f", refused, "-n", ns)
 		Expect(r.code).To(Equal(report.ExitNothingRun))
 		Expect(r.stderr).To(ContainSubstring("spec.activeDeadlineSeconds"))
 		Expect(jobsIn(ctx, ns)).To(HaveLen(before), "a refused run created a job")
 
-		Expect(cli(ctx, ps.bin, "run", "--no-such-flag").code).To(Equal(report.ExitNothingRun))
+		Expect(cli(ctx, ps.Bin, "run", "--no-such-flag").code).To(Equal(report.ExitNothingRun))
 	}, NodeTimeout(time.Minute))
 
 	DescribeTable("deletes its job on a signal, exits 128+signal, and the next job on the ECU starts within seconds", func(ctx SpecContext, sig syscall.Signal, wantExit int) {
 		start := func(args ...string) (*exec.Cmd, *syncBuffer) {
-			cmd := exec.CommandContext(ctx, ps.bin, args...)
+			cmd := exec.CommandContext(ctx, ps.Bin, args...)
 			cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 			out := &syncBuffer{}
 			cmd.Stdout, cmd.Stderr = out, out
@@ -280,7 +280,7 @@ var _ = Describe("ecufleet run, wait and results from CI", Ordered, func() {
 
 	It("detaches, then wait and results follow the run; the binary works as kubectl-ecufleet", func(ctx SpecContext) {
 		plugin := filepath.Join(dir, "kubectl-ecufleet")
-		Expect(os.Symlink(ps.bin, plugin)).To(Succeed())
+		Expect(os.Symlink(ps.Bin, plugin)).To(Succeed())
 		help := cli(ctx, plugin, "run", "--help")
 		Expect(help.code).To(Equal(0))
 		Expect(help.stdout).To(ContainSubstring("kubectl ecufleet run -f PATH"))
@@ -291,18 +291,18 @@ var _ = Describe("ecufleet run, wait and results from CI", Ordered, func() {
 		i := strings.Index(r.stdout, "diag.ecufleet.io/run=")
 		sel := strings.TrimSpace(r.stdout[i:])
 
-		w := cli(ctx, ps.bin, "wait", "-n", ns, "-l", sel, "--timeout", "60s")
+		w := cli(ctx, ps.Bin, "wait", "-n", ns, "-l", sel, "--timeout", "60s")
 		Expect(w.code).To(Equal(report.ExitStepFailed))
 		Expect(w.stdout).To(ContainSubstring("StepFailed"))
 
-		res := cli(ctx, ps.bin, "results", "-n", ns, "-l", sel, "-o", "junit")
+		res := cli(ctx, ps.Bin, "results", "-n", ns, "-l", sel, "-o", "junit")
 		Expect(res.code).To(Equal(report.ExitStepFailed))
 		var doc report.TestSuites
 		Expect(xml.Unmarshal([]byte(res.stdout), &doc)).To(Succeed())
 		Expect(doc.Suites).To(HaveLen(2))
 		Expect(doc.Failures).To(Equal(1))
 
-		js := cli(ctx, ps.bin, "results", "-n", ns, "-l", sel, "-o", "json")
+		js := cli(ctx, ps.Bin, "results", "-n", ns, "-l", sel, "-o", "json")
 		Expect(js.stdout).To(ContainSubstring(`"exitCode": 1`))
 	}, NodeTimeout(2*time.Minute))
 })

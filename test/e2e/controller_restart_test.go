@@ -35,7 +35,7 @@ var _ = Describe("a controller killed mid-queue", func() {
 		Eventually(ctx, func(g Gomega) {
 			g.Expect(len(phases(g)[diagv1.JobSucceeded])).To(BeNumerically(">=", 6))
 		}).Should(Succeed())
-		controller.kill()
+		kill(controller)
 		waiting := phases(Default)[diagv1.JobQueued]
 		Expect(len(waiting)).To(BeNumerically(">=", 10), "the queue should still be long when the controller dies")
 		sort.Strings(waiting)

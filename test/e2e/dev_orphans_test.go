@@ -12,18 +12,20 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/ecufleet/ecufleet/internal/proctest"
 )
 
 var _ = Describe("ecufleet dev killed with SIGKILL", func() {
 	It("leaves no etcd or kube-apiserver running, and the next ecufleet dev starts in its place", func(ctx SpecContext) {
-		kc := filepath.Join(ps.logDir, "orphans", "kubeconfig")
+		kc := filepath.Join(ps.Dir, "orphans", "kubeconfig")
 		devArgs := []string{"dev", "--agents", "0", "--sims", "0", "--no-controller", "--kubeconfig-out", kc, "--log-file", "-"}
 
 		By("starting a second control plane of its own")
 		dev := ps.start("dev-orphans", syscall.SIGKILL, devArgs...)
-		dev.waitForLog(ctx, "Local control plane ready")
-		children := controlPlaneChildren(dev.cmd.Process.Pid)
-		Expect(children).To(HaveLen(2), "etcd and kube-apiserver, children of ecufleet dev (pid %d)", dev.cmd.Process.Pid)
+		waitForLog(ctx, dev, "Local control plane ready")
+		children := controlPlaneChildren(dev.Pid())
+		Expect(children).To(HaveLen(2), "etcd and kube-apiserver, children of ecufleet dev (pid %d)", dev.Pid())
 		pids, err := os.ReadFile(kc + ".pids")
 		Expect(err).NotTo(HaveOccurred())
 		for pid := range children {
@@ -31,7 +33,7 @@ var _ = Describe("ecufleet dev killed with SIGKILL", func() {
 		}
 
 		By("SIGKILLing ecufleet dev: the kernel kills its children (parent-death signal)")
-		dev.kill()
+		kill(dev)
 		Eventually(ctx, func() []string {
 			var left []string
 			for pid, name := range children {
@@ -44,9 +46,9 @@ var _ = Describe("ecufleet dev killed with SIGKILL", func() {
 
 		By("starting ecufleet dev again on the same kubeconfig: the dead one's pid file does not stop it")
 		again := ps.start("dev-orphans", syscall.SIGTERM, devArgs...)
-		again.waitForLog(ctx, "Local control plane ready")
-		Expect(again.stop(time.Minute)).To(BeTrue(), "ecufleet dev did not stop on SIGTERM:\n%s", tail(again.log, 20))
-		Expect(again.err).NotTo(HaveOccurred(), "ecufleet dev exit:\n%s", tail(again.log, 20))
+		waitForLog(ctx, again, "Local control plane ready")
+		Expect(again.Stop(time.Minute)).To(BeTrue(), "ecufleet dev did not stop on SIGTERM:\n%s", proctest.Tail(again.Log, 20))
+		Expect(again.Err()).NotTo(HaveOccurred(), "ecufleet dev exit:\n%s", proctest.Tail(again.Log, 20))
 		Expect(kc + ".pids").NotTo(BeAnExistingFile())
 		Expect(kc).NotTo(BeAnExistingFile())
 	})

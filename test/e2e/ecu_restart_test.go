@@ -31,7 +31,7 @@ var _ = Describe("an ECU simulator killed and restarted", func() {
 		}
 
 		By("killing the simulator: the probe marks the ECU unreachable")
-		s.proc.kill()
+		kill(s.proc)
 		Eventually(ctx, reachable).Should(Equal(metav1.ConditionFalse))
 
 		By("queueing jobs on the unreachable ECU: they wait, none starts or fails")

@@ -65,7 +65,7 @@ func startSims(ctx context.Context, ns string, n int) []*sim {
 		for _, s := range sims {
 			ecu := &diagv1.ECU{ObjectMeta: metav1.ObjectMeta{Name: s.ecu, Namespace: ns}}
 			Expect(client.IgnoreNotFound(k8s.Delete(ctx, ecu))).To(Succeed())
-			s.proc.stop(10 * time.Second)
+			s.proc.Stop(10 * time.Second)
 		}
 	})
 	for _, s := range sims {
@@ -87,7 +87,7 @@ func (s *sim) launch(ctx context.Context) {
 		eid := fmt.Sprintf("02:E2:E0:%02X:%02X:%02X", byte(s.port>>16), byte(s.port>>8), byte(s.port))
 		s.proc = ps.start("sim-"+s.vin[len(s.vin)-3:], syscall.SIGKILL, "ecusim", "--listen", fmt.Sprintf("127.0.0.1:%d", s.port),
 			"--logical-address", fmt.Sprint(simLogicalAddress), "--vin", s.vin, "--eid", eid, "-v", "1")
-		err := s.proc.awaitLog(ctx, simReadyLog)
+		err := s.proc.AwaitLog(ctx, simReadyLog)
 		if err == nil {
 			return
 		}
@@ -102,7 +102,7 @@ func (s *sim) launch(ctx context.Context) {
 // whatever the API server was told.
 func (s *sim) handled(request string) int {
 	GinkgoHelper()
-	data, err := os.ReadFile(s.proc.log)
+	data, err := os.ReadFile(s.proc.Log)
 	Expect(err).NotTo(HaveOccurred())
 	n := 0
 	for line := range strings.Lines(string(data)) {

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
+	"github.com/ecufleet/ecufleet/internal/proctest"
 	"github.com/ecufleet/ecufleet/internal/scheme"
 )
 
@@ -56,12 +57,13 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 
 	dir, err := os.MkdirTemp("", "ecufleet-e2e-")
 	Expect(err).NotTo(HaveOccurred())
-	ps = &procs{bin: filepath.Join(dir, "ecufleet"), logDir: dir}
+	kubeconfig = filepath.Join(dir, "kubeconfig")
+	ps = &procs{proctest.Group{Bin: filepath.Join(dir, "ecufleet"), Dir: dir, Env: []string{"KUBECONFIG=" + kubeconfig}}}
 	var dev *proc
 	DeferCleanup(func() {
 		ps.stopAll() // agents, controller and simulators first, the control plane last
 		if dev != nil {
-			Expect(dev.err).NotTo(HaveOccurred(), "ecufleet dev did not exit cleanly on SIGTERM:\n%s", tail(dev.log, 40))
+			Expect(dev.Err()).NotTo(HaveOccurred(), "ecufleet dev did not exit cleanly on SIGTERM:\n%s", proctest.Tail(dev.Log, 40))
 			Expect(kubeconfig).NotTo(BeAnExistingFile(), "ecufleet dev left its kubeconfig behind")
 		}
 		if keepLogs || CurrentSpecReport().Failed() {
@@ -73,15 +75,14 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	})
 
 	By("building bin/ecufleet once")
-	build := exec.CommandContext(ctx, "go", "build", "-o", ps.bin, "../../cmd/ecufleet")
+	build := exec.CommandContext(ctx, "go", "build", "-o", ps.Bin, "../../cmd/ecufleet")
 	out, err := build.CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), "go build:\n%s", out)
 
 	By("starting the control plane: ecufleet dev --agents 0 --sims 0 --no-controller")
-	kubeconfig = filepath.Join(dir, "kubeconfig")
 	dev = ps.start("dev", syscall.SIGTERM, "dev", "--agents", "0", "--sims", "0", "--no-controller",
 		"--kubeconfig-out", kubeconfig, "--log-file", "-")
-	dev.waitForLog(ctx, "Local control plane ready")
+	waitForLog(ctx, dev, "Local control plane ready")
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
 	cfg.QPS, cfg.Burst = 200, 400
@@ -119,7 +120,7 @@ func startController(ctx context.Context) *proc {
 		"--leader-elect-lease-duration", leaderLease, "--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probes)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		Eventually(ctx, func(g Gomega) {
-			g.Expect(p.exited()).To(BeFalse(), "the controller exited:\n%s", tail(p.log, 40))
+			g.Expect(p.Exited()).To(BeFalse(), "the controller exited:\n%s", proctest.Tail(p.Log, 40))
 			g.Expect(httpGet(ctx, "http://"+probes+path)).NotTo(BeEmpty())
 		}).Should(Succeed())
 	}
@@ -155,7 +156,7 @@ func startAgent(ctx context.Context, name string) *proc {
 	GinkgoHelper()
 	p := ps.start(name, syscall.SIGKILL, "agent", "--name", name, "--label", agentLabelKey+"=true",
 		"--lease-duration", agentLease, "--renew-interval", agentRenew, "--max-concurrent-jobs", agentMaxJobs)
-	p.waitForLog(ctx, "Agent registered")
+	waitForLog(ctx, p, "Agent registered")
 	return p
 }
 

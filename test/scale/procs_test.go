@@ -6,76 +6,46 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ecufleet/ecufleet/internal/proctest"
 )
 
 // proc is one ecufleet process of the benchmark, logging to a file in the work directory.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
+type proc = proctest.Proc
 
-// startProc runs bin with args; the process dies with the benchmark (Pdeathsig).
-func startProc(b *testing.B, dir, bin, kubeconfig, name string, args ...string) *proc {
+// start runs the group's binary with args as a process called name; it dies with the
+// benchmark (SIGTERM for the control plane, so that it stops etcd and kube-apiserver).
+func start(b *testing.B, g *proctest.Group, name string, args ...string) *proc {
 	b.Helper()
-	log := filepath.Join(dir, name+".log")
-	f, err := os.Create(log)
+	sig := syscall.SIGKILL
+	if name == proctest.ControlPlane {
+		sig = syscall.SIGTERM
+	}
+	p, err := g.Start(name, sig, args...)
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("starting %s: %v", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, log: log, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); f.Close(); close(p.done) }()
 	return p
 }
 
-// stop sends SIGTERM and waits up to grace, then kills.
-func (p *proc) stop(grace time.Duration) {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// waitForLog waits until the process's log holds text.
-func (p *proc) waitForLog(ctx context.Context, b *testing.B, text string) {
+// await fails the benchmark when p exits or ctx ends before p logs text.
+func await(ctx context.Context, b *testing.B, p *proc, text string) {
 	b.Helper()
-	for ctx.Err() == nil {
-		if data, _ := os.ReadFile(p.log); strings.Contains(string(data), text) {
-			return
-		}
-		select {
-		case <-p.done:
-			data, _ := os.ReadFile(p.log)
-			b.Fatalf("%s exited before logging %q:\n%s", p.name, text, data)
-		case <-time.After(100 * time.Millisecond):
-		}
+	if err := p.AwaitLog(ctx, text); err != nil {
+		b.Fatal(err)
 	}
-	b.Fatalf("%s: %q not logged: %v", p.name, text, ctx.Err())
 }
 
 // memory is a process's resident set now and at its peak, from /proc/PID/status.
 type memory struct{ rss, peak int64 } // bytes
 
-func (p *proc) memory() memory {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+func memoryOf(p *proc) memory {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return memory{}
 	}
@@ -98,13 +68,13 @@ func (p *proc) memory() memory {
 	return m
 }
 
-// cpu is the process's user plus system CPU time so far, from /proc/PID/stat.
-func (p *proc) cpu() time.Duration { return pidCPU(p.cmd.Process.Pid) }
+// cpuOf is the process's user plus system CPU time so far, from /proc/PID/stat.
+func cpuOf(p *proc) time.Duration { return pidCPU(p.Pid()) }
 
-// treeCPU is cpu of the process and every live process below it: the control plane's
+// treeCPU is cpuOf the process and every live process below it: the control plane's
 // kube-apiserver and etcd are children of `ecufleet dev`.
-func (p *proc) treeCPU() time.Duration {
-	root := p.cmd.Process.Pid
+func treeCPU(p *proc) time.Duration {
+	root := p.Pid()
 	parents := map[int]int{} // pid -> parent pid, of every process
 	dirs, _ := os.ReadDir("/proc")
 	for _, d := range dirs {

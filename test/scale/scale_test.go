@@ -25,6 +25,7 @@ import (
 	diagv1 "github.com/ecufleet/ecufleet/api/v1alpha1"
 	"github.com/ecufleet/ecufleet/internal/benchstat"
 	"github.com/ecufleet/ecufleet/internal/builders"
+	"github.com/ecufleet/ecufleet/internal/proctest"
 	"github.com/ecufleet/ecufleet/internal/scheme"
 	"github.com/ecufleet/ecufleet/pkg/ecusim"
 )
@@ -69,9 +70,10 @@ func runScale(b *testing.B) {
 	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	logf("Starting the control plane (ecufleet dev --no-controller)")
-	dev := startProc(b, dir, bin, kubeconfig, "dev", "dev", "--agents", "0", "--sims", "0", "--no-controller", "--kubeconfig-out", kubeconfig)
-	defer dev.stop(time.Minute)
-	dev.waitForLog(ctx, b, "Local control plane ready")
+	g := &proctest.Group{Bin: bin, Dir: dir, Env: []string{"KUBECONFIG=" + kubeconfig}}
+	defer g.StopAll(b.Logf)
+	dev := start(b, g, "dev", "dev", "--agents", "0", "--sims", "0", "--no-controller", "--kubeconfig-out", kubeconfig)
+	await(ctx, b, dev, "Local control plane ready")
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		b.Fatal(err)
@@ -99,9 +101,9 @@ func runScale(b *testing.B) {
 	pprofAddr, metricsAddr := freeAddr(b), ""
 	startController := func() *proc {
 		metricsAddr = freeAddr(b)
-		p := startProc(b, dir, bin, kubeconfig, "controller", "controller", "--metrics-bind-address", metricsAddr,
+		p := start(b, g, "controller", "controller", "--metrics-bind-address", metricsAddr,
 			"--health-probe-bind-address", freeAddr(b), "--pprof-bind-address", pprofAddr)
-		p.waitForLog(ctx, b, "Starting workers")
+		await(ctx, b, p, "Starting workers")
 		return p
 	}
 	// measured is a latency round with the scheduler's passes and the CPU it cost. ctl is
@@ -120,11 +122,11 @@ func runScale(b *testing.B) {
 	readyIn := f.waitReady(ctx, b, *scaleECUs)
 	logf("  all %d ECUs Ready %v after the controller started", *scaleECUs, readyIn.Round(time.Second))
 	baseline, passesEmpty := measured("free-empty", 0)
-	memEmpty := ctl.memory()
+	memEmpty := memoryOf(ctl)
 	logf("  create->Scheduled with no finished job: p50 %.1f ms; controller RSS %.0f MiB; %v", benchstat.Millis(benchstat.Percentile(baseline, 50)), mib(memEmpty.rss), passesEmpty)
 
 	logf("Stopping the controller and creating %d finished jobs", *scaleFinished)
-	ctl.stop(30 * time.Second)
+	ctl.Stop(30 * time.Second)
 	parallel(ctx, b, "finished jobs created", *scaleFinished, func(i int) error {
 		j := builders.MakeJob(fmt.Sprintf("done-%06d", i), f.ns).ECU(ecuName(i % *scaleECUs)).Step(builders.ReadDID("vin", 0xF190)).Obj()
 		if err := c.Create(ctx, j); err != nil {
@@ -140,7 +142,7 @@ func runScale(b *testing.B) {
 	ctl = startController()
 	startedIn := time.Since(restart)
 	withFinished, passesFinished := measured("free-finished", *scaleSerial)
-	memFinished := ctl.memory()
+	memFinished := memoryOf(ctl)
 	logf("  create->Scheduled with %d finished jobs: p50 %.1f ms; controller RSS %.0f MiB; %v", *scaleFinished, benchstat.Millis(benchstat.Percentile(withFinished, 50)), mib(memFinished.rss), passesFinished)
 
 	cordoned := min(*scaleECUs/20, 500)
@@ -163,11 +165,11 @@ func runScale(b *testing.B) {
 	if err := profiled(); err != nil {
 		b.Errorf("profiling the controller: %v", err)
 	}
-	memQueued := ctl.memory()
+	memQueued := memoryOf(ctl)
 
 	// The controller stays up: it is what assigns the probed ECUs to the agent.
-	agentMem, agentCPU := probeAgent(ctx, b, dir, bin, kubeconfig, c)
-	ctl.stop(30 * time.Second)
+	agentMem, agentCPU := probeAgent(ctx, b, g, c)
+	ctl.Stop(30 * time.Second)
 
 	fmt.Fprintf(os.Stderr, "\nFleet scale: %d ECUs, %d simulated agents, %d finished jobs, %d queued (on %d cordoned ECUs), %d jobs per latency round\n",
 		*scaleECUs, *scaleAgents, *scaleFinished, *scaleQueued, cordoned, *scaleSerial)
@@ -217,7 +219,7 @@ func (f *fleet) waitQueued(ctx context.Context, b *testing.B, n int) {
 
 // probeAgent runs one real agent for scale.probed simulated ECUs (in this process, on
 // 127.0.0.1) with the default probe, and returns its memory and CPU time over scale.probe-window.
-func probeAgent(ctx context.Context, b *testing.B, dir, bin, kubeconfig string, c client.Client) (memory, time.Duration) {
+func probeAgent(ctx context.Context, b *testing.B, g *proctest.Group, c client.Client) (memory, time.Duration) {
 	logf("Starting %d simulated ECUs and one agent probing them", *scaleProbed)
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "probe"}}); err != nil {
 		b.Fatal(err)
@@ -238,9 +240,9 @@ func probeAgent(ctx context.Context, b *testing.B, dir, bin, kubeconfig string, 
 			b.Fatal(err)
 		}
 	}
-	agent := startProc(b, dir, bin, kubeconfig, "agent", "agent", "--name", "probe-agent", "--label", "pool=probe")
-	defer agent.stop(30 * time.Second)
-	agent.waitForLog(ctx, b, "Agent registered")
+	agent := start(b, g, "agent", "agent", "--name", "probe-agent", "--label", "pool=probe")
+	defer agent.Stop(30 * time.Second)
+	await(ctx, b, agent, "Agent registered")
 	for start := time.Now(); ; time.Sleep(time.Second) {
 		var list diagv1.ECUList
 		if err := c.List(ctx, &list, client.InNamespace("probe")); err != nil {
@@ -259,9 +261,9 @@ func probeAgent(ctx context.Context, b *testing.B, dir, bin, kubeconfig string, 
 			b.Fatalf("only %d of %d ECUs became Reachable", n, *scaleProbed)
 		}
 	}
-	before := agent.cpu()
+	before := cpuOf(agent)
 	time.Sleep(*scaleWindow)
-	return agent.memory(), agent.cpu() - before
+	return memoryOf(agent), cpuOf(agent) - before
 }
 
 // profileController starts a 20 s CPU profile of the controller into file ("": none), and a profile
@@ -315,13 +317,13 @@ type roundCost struct {
 
 // startCost reads the CPU counters at a round's start.
 func startCost(ctl, dev *proc) roundCost {
-	return roundCost{controller: ctl.cpu(), plane: dev.treeCPU(), tester: pidCPU(os.Getpid())}
+	return roundCost{controller: cpuOf(ctl), plane: treeCPU(dev), tester: pidCPU(os.Getpid())}
 }
 
 // since is the CPU per job of the n jobs of the round that started at c.
 func (c roundCost) since(ctl, dev *proc, n int) roundCost {
 	per := func(now, then time.Duration) time.Duration { return (now - then) / time.Duration(max(n, 1)) }
-	return roundCost{controller: per(ctl.cpu(), c.controller), plane: per(dev.treeCPU(), c.plane), tester: per(pidCPU(os.Getpid()), c.tester)}
+	return roundCost{controller: per(cpuOf(ctl), c.controller), plane: per(treeCPU(dev), c.plane), tester: per(pidCPU(os.Getpid()), c.tester)}
 }
 
 func (c roundCost) String() string {

@@ -81,8 +81,8 @@ func (f *injector) inject(ctx context.Context, kind string) {
 		f.kill(s.proc)
 		pause := time.Duration(f.rng.Int64N(int64(5 * time.Second)))
 		_ = ctxtime.Sleep(ctx, pause)
-		r.launch(s, filepath.Join(r.ps.dir, "sim.yaml"))
-		if err := s.proc.awaitLog(context.Background(), simReadyLog); err != nil {
+		r.launch(s, filepath.Join(r.ps.Dir, "sim.yaml"))
+		if err := s.proc.AwaitLog(context.Background(), simReadyLog); err != nil {
 			r.t.Errorf("Restarting the simulator of ECU %s: %v", s.ecu, err)
 		}
 		s.down = append(s.down, window{from: from, to: time.Now()})
@@ -104,7 +104,7 @@ func (f *injector) inject(ctx context.Context, kind string) {
 
 // kill SIGKILLs p; a process that cannot be killed fails the soak.
 func (f *injector) kill(p *proc) {
-	if err := p.kill(); err != nil {
+	if err := p.Kill(); err != nil {
 		f.r.t.Error(err)
 	}
 }

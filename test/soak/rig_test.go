@@ -71,9 +71,9 @@ type window struct{ from, to time.Time }
 
 // newRig builds bin/ecufleet into dir and starts the control plane with `ecufleet dev`.
 func newRig(ctx context.Context, t *testing.T, dir string) *rig {
-	r := &rig{t: t, ps: &procs{bin: filepath.Join(dir, "ecufleet"), dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig")}}
+	r := &rig{t: t, ps: newProcs(filepath.Join(dir, "ecufleet"), dir)}
 	t.Log("Building ecufleet")
-	if out, err := command(ctx, "go", "build", "-o", r.ps.bin, "../../cmd/ecufleet"); err != nil {
+	if out, err := command(ctx, "go", "build", "-o", r.ps.Bin, "../../cmd/ecufleet"); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	t.Log("Starting the control plane: ecufleet dev --agents 0 --sims 0 --no-controller")
@@ -103,7 +103,7 @@ func (r *rig) await(ctx context.Context, p *proc, text string, timeout time.Dura
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := p.awaitLog(ctx, text); err != nil {
+	if err := p.AwaitLog(ctx, text); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -137,7 +137,7 @@ func (r *rig) startAgents(ctx context.Context, n int) {
 // startSims starts n simulators on free ports, each with its VIN, its EID and every request
 // logged, and creates their ECU objects (ecu-0, ...; the odd ones with autoReconnect).
 func (r *rig) startSims(ctx context.Context, n int) {
-	config := filepath.Join(r.ps.dir, "sim.yaml")
+	config := filepath.Join(r.ps.Dir, "sim.yaml")
 	if err := os.WriteFile(config, []byte(simConfig), 0o600); err != nil {
 		r.t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func (r *rig) startSims(ctx context.Context, n int) {
 		s := &sim{ecu: fmt.Sprintf("ecu-%d", i), vin: fmt.Sprintf("ECUFLEETSOAK%05d", i), port: freePort(r.t), autoReconnect: i%2 == 1}
 		r.sims = append(r.sims, s)
 		r.launch(s, config)
-		if err := s.proc.awaitLog(ctx, simReadyLog); err != nil {
+		if err := s.proc.AwaitLog(ctx, simReadyLog); err != nil {
 			r.t.Fatal(err)
 		}
 		ecu := builders.MakeECU(s.ecu, namespace).Port(int32(s.port)).Probe(diagv1.ProbeEntityStatus).ProbeTiming(1, 1, 2)

@@ -60,7 +60,7 @@ func TestSoak(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(ctx, t, dir)
 	defer func() {
-		r.ps.stopAll(t)
+		r.ps.StopAll(t.Logf)
 		if t.Failed() {
 			fmt.Printf("Soak logs kept in %s\n", dir)
 			return
@@ -93,7 +93,7 @@ func TestSoak(t *testing.T) {
 	fmt.Printf("Soak stopped creating jobs after %v; waiting up to %v for the last ones\n", created.Round(time.Second), *soakGrace)
 	final := s.awaitFinal(ctx, *soakGrace)
 	settled := time.Since(began)
-	writes, err := countWrites(r.ps.logs("sim-"))
+	writes, err := countWrites(r.ps.Logs("sim-"))
 	if err != nil {
 		t.Fatal(err)
 	}
