@@ -81,7 +81,7 @@ e2e: envtest-bins ## The end-to-end tests alone (real processes; part of make te
 	KUBEBUILDER_ASSETS=$${KUBEBUILDER_ASSETS:-$(K8S_ASSETS)} go test -count=1 -timeout 15m ./test/e2e/...
 
 DOIPBENCH_ARGS   ?=
-bench-doip: ## DoIP benchmarks: in-process encode/decode and round trips, then the whole stack (doip send against ecusim, two processes) beside a raw two-process TCP echo, with the ratio. Profiles: DOIPBENCH_ARGS='-doipbench.profile DIR'.
+bench-doip: ## DoIP benchmarks: in-process encode/decode and round trips, then the whole stack (doip send against ecusim, two processes) beside a raw two-process TCP echo, with the ratio, on one CPU, on two and unpinned. Profiles: DOIPBENCH_ARGS='-doipbench.profile DIR'.
 	go test ./pkg/doip -run '^$$' -bench . -benchmem -count 5
 	go test ./test/doipbench -run '^$$' -bench BenchmarkWholeStack -benchtime 1x -timeout 20m -args $(DOIPBENCH_ARGS)
 

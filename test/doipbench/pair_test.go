@@ -26,59 +26,98 @@ var (
 )
 
 // BenchmarkWholeStack runs `ecufleet doip send 3E00 --count N` against `ecufleet ecusim` and a
-// raw echo of the same bytes, each pair two processes on 127.0.0.1, in interleaved rounds, and
-// prints every round, the medians and their ratio (the goal: within 1.5x of the raw pair).
+// raw echo of the same bytes, each pair two processes on 127.0.0.1, in interleaved rounds and
+// in every placement, and prints every round, the medians and their ratio (the goal: within
+// 1.5x of the raw pair).
 func BenchmarkWholeStack(b *testing.B) {
 	bin := buildEcufleet(b)
 	self, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
+	places, err := placements()
+	if err != nil {
+		b.Fatal(err)
+	}
 	ctx := b.Context()
-	sim := startProcess(b, exec.CommandContext(ctx, bin, "ecusim", "--listen", "127.0.0.1:0"), simReady)
-	echo := startProcess(b, roleCommand(ctx, self, "echo-server"), echoReady)
-	var baseSim *process
-	if *baseline != "" {
-		baseSim = startProcess(b, exec.CommandContext(ctx, *baseline, "ecusim", "--listen", "127.0.0.1:0"), simReady)
+	var all []*placed
+	for _, pl := range places {
+		p := &placed{placement: pl}
+		p.sim = startProcess(b, command(ctx, self, pl.server, bin, "ecusim", "--listen", "127.0.0.1:0"), simReady)
+		p.echo = startProcess(b, roleCommand(ctx, self, pl.server, "echo-server"), echoReady)
+		if *baseline != "" {
+			p.baseSim = startProcess(b, command(ctx, self, pl.server, *baseline, "ecusim", "--listen", "127.0.0.1:0"), simReady)
+		}
+		all = append(all, p)
 	}
 	for b.Loop() {
-		var raw, stack, rawCPU, stackCPU, base, baseCPU []float64
 		for r := range *rounds {
-			ms, cpu := runRaw(b, self, echo)
-			raw, rawCPU = append(raw, ms), append(rawCPU, cpu)
-			ms, cpu = runStack(b, bin, sim, nil)
-			stack, stackCPU = append(stack, ms), append(stackCPU, cpu)
-			fmt.Printf("round %d: raw %7.1f ms  stack %7.1f ms  ratio %.2f", r+1, raw[r], stack[r], stack[r]/raw[r])
-			if baseSim != nil {
-				ms, cpu = runStack(b, *baseline, baseSim, nil)
-				base, baseCPU = append(base, ms), append(baseCPU, cpu)
-				fmt.Printf("  baseline %7.1f ms  ratio %.2f", base[r], base[r]/raw[r])
+			for _, p := range all {
+				p.raw.add(runRaw(b, self, p.client, p.echo))
+				p.stack.add(runStack(b, self, bin, p.client, p.sim, nil))
+				fmt.Printf("round %d, %-12s raw %7.1f ms  stack %7.1f ms  ratio %.2f", r+1, p.name+":", p.raw.ms[r], p.stack.ms[r], p.stack.ms[r]/p.raw.ms[r])
+				if p.baseSim != nil {
+					p.base.add(runStack(b, self, *baseline, p.client, p.baseSim, nil))
+					fmt.Printf("  baseline %7.1f ms  ratio %.2f", p.base.ms[r], p.base.ms[r]/p.raw.ms[r])
+				}
+				fmt.Println()
 			}
-			fmt.Println()
 		}
-		rawMS, stackMS := benchstat.Median(raw), benchstat.Median(stack)
-		n := float64(*count)
 		fmt.Printf("%d exchanges of 3E 00 (14 bytes out, 27 back), median of %d rounds (CPU: both processes, user and system):\n", *count, *rounds)
-		fmt.Printf("  raw two-process TCP echo   %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange\n", rawMS, rawMS*1e3/n, n/rawMS*1e3, benchstat.Median(rawCPU)*1e3/n)
-		fmt.Printf("  doip send against ecusim   %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange\n", stackMS, stackMS*1e3/n, n/stackMS*1e3, benchstat.Median(stackCPU)*1e3/n)
-		if baseSim != nil {
-			baseMS := benchstat.Median(base)
-			fmt.Printf("  baseline binary            %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange  ratio %.2f\n",
-				baseMS, baseMS*1e3/n, n/baseMS*1e3, benchstat.Median(baseCPU)*1e3/n, baseMS/rawMS)
+		for _, p := range all {
+			p.report(b)
 		}
-		fmt.Printf("  ratio stack/raw            %8.2f (goal: 1.5 or less); load average %s\n", stackMS/rawMS, loadAverage())
-		b.ReportMetric(rawMS*1e3/float64(*count), "raw-µs/exchange")
-		b.ReportMetric(stackMS*1e3/float64(*count), "stack-µs/exchange")
-		b.ReportMetric(stackMS/rawMS, "stack/raw")
+		fmt.Printf("goal: stack/raw 1.5 or less; load average %s\n", loadAverage())
 	}
 	if *profile != "" {
-		profiled(b, bin, sim)
+		profiled(b, self, bin)
 	}
+}
+
+// placed is one placement's servers and the runs measured against them.
+type placed struct {
+	placement
+	echo, sim, baseSim *process
+	raw, stack, base   series
+}
+
+// report prints the placement's medians and reports its ratio as a metric of its own.
+func (p *placed) report(b *testing.B) {
+	where := "wherever the kernel puts them"
+	if p.server != nil {
+		where = fmt.Sprintf("server on CPU %v, client on CPU %v", p.server, p.client)
+	}
+	fmt.Printf("%s (%s):\n", p.name, where)
+	rawMS := p.raw.print("raw two-process TCP echo")
+	stackMS := p.stack.print("doip send against ecusim")
+	if p.baseSim != nil {
+		baseMS := p.base.print("baseline binary")
+		fmt.Printf("  %-26s %8.2f\n", "ratio baseline/raw", baseMS/rawMS)
+	}
+	fmt.Printf("  %-26s %8.2f\n", "ratio stack/raw", stackMS/rawMS)
+	unit := strings.ReplaceAll(p.name, " ", "-") + "-"
+	b.ReportMetric(rawMS*1e3/float64(*count), unit+"raw-µs/exchange")
+	b.ReportMetric(stackMS*1e3/float64(*count), unit+"stack-µs/exchange")
+	b.ReportMetric(stackMS/rawMS, unit+"stack/raw")
+}
+
+// series is the milliseconds and CPU milliseconds of one pair's runs, a round each.
+type series struct{ ms, cpu []float64 }
+
+func (s *series) add(ms, cpuMS float64) {
+	s.ms, s.cpu = append(s.ms, ms), append(s.cpu, cpuMS)
+}
+
+// print writes the series' medians on a line named what and returns the median milliseconds.
+func (s *series) print(what string) float64 {
+	ms, n := benchstat.Median(s.ms), float64(*count)
+	fmt.Printf("  %-26s %8.1f ms  %6.2f µs/exchange  %8.0f/s  CPU %6.2f µs/exchange\n", what, ms, ms*1e3/n, n/ms*1e3, benchstat.Median(s.cpu)*1e3/n)
+	return ms
 }
 
 // profiled runs the stack pair once more with CPU profiles and execution traces of both
 // processes, from a simulator of its own that writes its profiles when it stops.
-func profiled(b *testing.B, bin string, sim *process) {
+func profiled(b *testing.B, self, bin string) {
 	dir, err := filepath.Abs(*profile)
 	if err != nil {
 		b.Fatal(err)
@@ -94,15 +133,15 @@ func profiled(b *testing.B, bin string, sim *process) {
 	cmd := exec.Command(bin, "ecusim", "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "ECUFLEET_CPUPROFILE="+filepath.Join(dir, "ecusim.cpu"), "ECUFLEET_TRACE="+filepath.Join(dir, "ecusim.trace"))
 	psim := startProcess(b, cmd, simReady)
-	ms, _ := runStack(b, bin, psim, []string{"ECUFLEET_CPUPROFILE=" + filepath.Join(dir, "send.cpu"), "ECUFLEET_TRACE=" + filepath.Join(dir, "send.trace")})
+	ms, _ := runStack(b, self, bin, nil, psim, []string{"ECUFLEET_CPUPROFILE=" + filepath.Join(dir, "send.cpu"), "ECUFLEET_TRACE=" + filepath.Join(dir, "send.trace")})
 	psim.stop(b)
 	fmt.Printf("profiled run: %.1f ms; profiles in %s: go tool pprof -top %s %s/send.cpu (or ecusim.cpu); go tool trace %s/send.trace\n", ms, dir, bin, dir, dir)
 }
 
 // runRaw times one run of the raw pair's client against the running echo server: its loop's
 // milliseconds, and the CPU milliseconds of both processes over the run.
-func runRaw(b *testing.B, self string, echo *process) (ms, cpuMS float64) {
-	cmd := roleCommand(b.Context(), self, "echo-client")
+func runRaw(b *testing.B, self string, cpus []int, echo *process) (ms, cpuMS float64) {
+	cmd := roleCommand(b.Context(), self, cpus, "echo-client")
 	cmd.Env = append(cmd.Env, envAddr+"="+echo.addr, envCount+"="+strconv.Itoa(*count))
 	var res rawResult
 	cpuMS = runJSON(b, cmd, echo, &res)
@@ -110,10 +149,10 @@ func runRaw(b *testing.B, self string, echo *process) (ms, cpuMS float64) {
 }
 
 // runStack times one `ecufleet doip send 3E00 --count N` against the running simulator, as
-// runRaw does.
-func runStack(b *testing.B, bin string, sim *process, env []string) (ms, cpuMS float64) {
-	cmd := exec.CommandContext(b.Context(), bin, "doip", "send", "3E00", "--count", strconv.Itoa(*count), "--ecu", sim.addr, "-o", "json")
-	cmd.Env = append(os.Environ(), env...)
+// runRaw does, on cpus.
+func runStack(b *testing.B, self, bin string, cpus []int, sim *process, env []string) (ms, cpuMS float64) {
+	cmd := command(b.Context(), self, cpus, bin, "doip", "send", "3E00", "--count", strconv.Itoa(*count), "--ecu", sim.addr, "-o", "json")
+	cmd.Env = append(cmd.Environ(), env...)
 	var res struct {
 		Count     int     `json:"count"`
 		Positive  int     `json:"positive"`
@@ -172,9 +211,9 @@ func stderrOf(err error) []byte {
 	return nil
 }
 
-func roleCommand(ctx context.Context, self, role string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, self)
-	cmd.Env = append(os.Environ(), envRole+"="+role)
+func roleCommand(ctx context.Context, self string, cpus []int, role string) *exec.Cmd {
+	cmd := command(ctx, self, cpus, self)
+	cmd.Env = append(cmd.Environ(), envRole+"="+role)
 	return cmd
 }
 

@@ -29,6 +29,9 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	if cpus, ok := os.LookupEnv(envCPUs); ok {
+		exitOn(launch(cpus, os.Args[1:]))
+	}
 	switch os.Getenv(envRole) {
 	case "":
 		os.Exit(m.Run())
