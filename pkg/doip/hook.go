@@ -25,6 +25,10 @@ type Frame struct {
 	Local, Remote netip.AddrPort
 	// Data aliases the sender's or reader's buffer: valid only during the call.
 	Data []byte
+	// Tail, when set, is the rest of the frame after Data: a large diagnostic payload's end that
+	// was sent from the caller's buffer (a flash block's data), so reporting it copies nothing.
+	// It aliases that buffer, as Data does.
+	Tail []byte
 }
 
 // ConnEvent is a TCP connection opening (Open true) or closing, so a trace shows its life.
@@ -59,9 +63,11 @@ func addrPort(a net.Addr) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// report gives one whole frame to the link's hook.
-func (l *link) report(dir FrameDirection, data []byte) {
-	reportFrame(l.hook, dir, false, l.nc.LocalAddr(), l.nc.RemoteAddr(), data)
+// report gives one whole TCP frame, data then tail, to the link's hook.
+func (l *link) report(dir FrameDirection, data, tail []byte) {
+	f := frameOf(dir, false, l.nc.LocalAddr(), l.nc.RemoteAddr(), data)
+	f.Tail = tail
+	l.hook.Frame(f)
 }
 
 // event tells the link's hook that its connection opened or closed.
@@ -71,7 +77,12 @@ func (l *link) event(open bool) {
 
 // reportFrame gives one whole frame that crossed the socket local-remote to h.
 func reportFrame(h FrameHook, dir FrameDirection, udp bool, local, remote net.Addr, data []byte) {
-	h.Frame(Frame{Time: time.Now(), Dir: dir, UDP: udp, Local: addrPort(local), Remote: addrPort(remote), Data: data})
+	h.Frame(frameOf(dir, udp, local, remote, data))
+}
+
+// frameOf is the Frame of data crossing the socket local-remote now.
+func frameOf(dir FrameDirection, udp bool, local, remote net.Addr, data []byte) Frame {
+	return Frame{Time: time.Now(), Dir: dir, UDP: udp, Local: addrPort(local), Remote: addrPort(remote), Data: data}
 }
 
 // reportFrames gives each whole frame of buf (frames back to back, as one write sends them) to h.

@@ -19,7 +19,7 @@ type recorder struct {
 func (r *recorder) Frame(f Frame) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	f.Data = bytes.Clone(f.Data)
+	f.Data, f.Tail = bytes.Clone(f.Data), bytes.Clone(f.Tail)
 	r.frames = append(r.frames, f)
 }
 
@@ -61,8 +61,8 @@ func TestHookSeesEveryFrameInOrder(t *testing.T) {
 		if f.Dir != want[i].dir || h.Type != want[i].typ {
 			t.Errorf("frame %d = %v %v, want %v %v", i, f.Dir, h.Type, want[i].dir, want[i].typ)
 		}
-		if int(h.Length)+HeaderLen != len(f.Data) {
-			t.Errorf("frame %d: %d bytes, header says %d", i, len(f.Data), int(h.Length)+HeaderLen)
+		if int(h.Length)+HeaderLen != len(whole(f)) {
+			t.Errorf("frame %d: %d bytes, header says %d", i, len(whole(f)), int(h.Length)+HeaderLen)
 		}
 		if f.Remote != server || !f.Local.Addr().IsLoopback() || f.UDP {
 			t.Errorf("frame %d: local %v remote %v udp %v, want remote %v over TCP", i, f.Local, f.Remote, f.UDP, server)
@@ -123,7 +123,74 @@ func (r *recorder) waitFor(t *testing.T, n, m int) ([]Frame, []ConnEvent) {
 
 // opposite reports whether a and b are the same frame seen from the two ends of a socket.
 func opposite(a, b Frame) bool {
-	return a.Dir != b.Dir && a.UDP == b.UDP && a.Local == b.Remote && a.Remote == b.Local && bytes.Equal(a.Data, b.Data)
+	return a.Dir != b.Dir && a.UDP == b.UDP && a.Local == b.Remote && a.Remote == b.Local && bytes.Equal(whole(a), whole(b))
+}
+
+// whole is f's frame, Data and Tail joined.
+func whole(f Frame) []byte { return append(bytes.Clone(f.Data), f.Tail...) }
+
+// TestHookSeesALargeBlockUncopied sends a block large enough to leave in one writev: the
+// client's hook sees the frame in two parts whose tail is the caller's own buffer, and the
+// server's hook sees the same bytes arrive whole.
+func TestHookSeesALargeBlockUncopied(t *testing.T) {
+	srvRec := &recorder{}
+	s := echoServer()
+	s.Hook = srvRec
+	addr := startServer(t, s)
+	data := bytes.Repeat([]byte{0xA5}, vectorWrite+100)
+	cliRec := &aliasRecorder{data: data}
+	ctx := testCtx(t)
+	conn, err := (&Client{Hook: cliRec}).Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SendParts(ctx, 0x00E0, []byte{0x36, 0x01}, data); err != nil {
+		t.Fatalf("SendParts: %v", err)
+	}
+	if m, err := conn.Receive(ctx); err != nil || len(m.Data) != 2+len(data) || m.Data[0] != 0x76 {
+		t.Fatalf("Receive = %d bytes, %v; want the 76 echo of %d", len(m.Data), err, 2+len(data))
+	}
+	conn.Close()
+
+	cli, _ := cliRec.snapshot()
+	var block *Frame
+	for i := range cli {
+		if cli[i].Dir == FrameSent && len(whole(cli[i])) > len(data) {
+			block = &cli[i]
+		}
+	}
+	if block == nil {
+		t.Fatalf("the client's hook saw no block among %d frames", len(cli))
+	}
+	if !cliRec.aliased {
+		t.Errorf("the block's Tail (%d bytes) is not the caller's buffer: it was copied to be reported", len(block.Tail))
+	}
+	want := append([]byte{0x02, 0xFD, 0x80, 0x01, 0, 0, byte((4 + 2 + len(data)) >> 8), byte(4 + 2 + len(data)), 0x0E, 0x00, 0x00, 0xE0, 0x36, 0x01}, data...)
+	if got := whole(*block); !bytes.Equal(got, want) {
+		t.Errorf("reported block = % X..., want % X...", got[:16], want[:16])
+	}
+	srv, _ := srvRec.waitFor(t, 2, 0)
+	found := false
+	for _, f := range srv {
+		found = found || opposite(*block, f) && f.Tail == nil
+	}
+	if !found {
+		t.Errorf("the server's hook did not see the block arrive whole among %d frames", len(srv))
+	}
+}
+
+// aliasRecorder is a recorder that also notes whether a frame's Tail was data itself.
+type aliasRecorder struct {
+	recorder
+	data    []byte
+	aliased bool
+}
+
+func (a *aliasRecorder) Frame(f Frame) {
+	a.mu.Lock()
+	a.aliased = a.aliased || len(f.Tail) > 0 && &f.Tail[0] == &a.data[0]
+	a.mu.Unlock()
+	a.recorder.Frame(f)
 }
 
 func TestServerHookSeesTheClientsFramesInOrder(t *testing.T) {

@@ -148,8 +148,7 @@ func (l *link) write(m Message, deadline time.Time) error {
 
 // writeTail sends one frame whose payload goes on with tail (a diagnostic message's data given
 // in two parts), bounded by deadline. A large tail leaves in one writev with the rest of the
-// frame, so a flash block is not copied first; with a FrameHook the frame is built whole,
-// since the hook sees it so.
+// frame, so a flash block is not copied first, and a FrameHook sees it in the same two parts.
 func (l *link) writeTail(m Message, tail []byte, deadline time.Time) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
@@ -158,23 +157,25 @@ func (l *link) writeTail(m Message, tail []byte, deadline time.Time) error {
 		l.nc.SetWriteDeadline(l.wdl)
 	}
 	l.wbuf = AppendFrame(l.wbuf[:0], l.version, m)
-	var err error
-	if len(tail) >= vectorWrite && l.hook == nil {
+	vector := len(tail) >= vectorWrite
+	if len(tail) > 0 {
 		binary.BigEndian.PutUint32(l.wbuf[4:8], uint32(len(l.wbuf)-HeaderLen+len(tail)))
+		if !vector {
+			l.wbuf, tail = append(l.wbuf, tail...), nil
+		}
+	}
+	// Reported before the write: once the bytes are out, the answer may be read and reported
+	// before this goroutine runs again, and a trace must show the request first.
+	if l.hook != nil {
+		l.report(FrameSent, l.wbuf, tail)
+	}
+	var err error
+	if vector {
 		l.vecs = [2][]byte{l.wbuf, tail}
 		l.vec = l.vecs[:]
 		_, err = l.vec.WriteTo(l.nc)
 		l.vecs, l.vec = [2][]byte{}, nil // do not keep the caller's buffer, even after a failed write
 	} else {
-		if len(tail) > 0 {
-			l.wbuf = append(l.wbuf, tail...)
-			binary.BigEndian.PutUint32(l.wbuf[4:8], uint32(len(l.wbuf)-HeaderLen))
-		}
-		// Reported before the write: once the bytes are out, the answer may be read and reported
-		// before this goroutine runs again, and a trace must show the request first.
-		if l.hook != nil {
-			l.report(FrameSent, l.wbuf)
-		}
 		_, err = l.nc.Write(l.wbuf)
 	}
 	if err != nil {
@@ -235,7 +236,7 @@ func (l *link) readIdle() bool {
 		l.setReadDeadline(time.Time{})
 		h, p, err := l.rd.Next()
 		if err == nil && l.hook != nil {
-			l.report(FrameReceived, l.rd.last(h))
+			l.report(FrameReceived, l.rd.last(h), nil)
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			l.rdlSet = false
@@ -550,7 +551,7 @@ func (l *link) readFrame(ctx context.Context, deadline time.Time, ctxBound bool)
 		}
 		h, p, err := l.rd.Next()
 		if err == nil && l.hook != nil {
-			l.report(FrameReceived, l.rd.last(h))
+			l.report(FrameReceived, l.rd.last(h), nil)
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			l.rdlSet = false

@@ -48,7 +48,7 @@ func (h *DoIPHook) Conn(e doip.ConnEvent) {
 
 // FrameOf is the Frame of a frame a doip.FrameHook saw, for hooks of their own (a Log's).
 func FrameOf(f doip.Frame, comment string) Frame {
-	fr := Frame{Time: f.Time, Dir: Sent, Transport: TCP, Local: f.Local, Remote: f.Remote, Data: f.Data, Comment: comment}
+	fr := Frame{Time: f.Time, Dir: Sent, Transport: TCP, Local: f.Local, Remote: f.Remote, Data: f.Data, Tail: f.Tail, Comment: comment}
 	if f.Dir == doip.FrameReceived {
 		fr.Dir = Received
 	}

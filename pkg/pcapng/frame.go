@@ -38,6 +38,9 @@ type Frame struct {
 	Local, Remote netip.AddrPort
 	// Data is the DoIP message; the writer does not keep or modify it.
 	Data []byte
+	// Tail, when set, is the rest of the message after Data (doip.Frame.Tail: a flash block's
+	// data sent from a buffer of its own), so a trace that trims the block copies none of it.
+	Tail []byte
 	// Comment names the job step the message belongs to, or what it is for outside any step.
 	Comment string
 }

@@ -49,16 +49,16 @@ const logRecordSize = int(unsafe.Sizeof(logRecord{}))
 func (l *Log) Frame(f Frame) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n, orig := len(f.Data), 0
-	if trims(f.Data) {
-		n, orig = trimmedLen, len(f.Data)
+	n, orig := f.size(), 0
+	if trims(&f) {
+		n, orig = trimmedLen, f.size()
 	}
 	buf := l.room(n)
 	off := len(*buf)
 	if orig > 0 {
-		*buf = appendTrimmed(*buf, f.Data)
+		*buf = appendTrimmed(*buf, &f)
 	} else {
-		*buf = append(*buf, f.Data...)
+		*buf = f.appendMessage(*buf)
 	}
 	l.add(logRecord{time: f.Time, local: f.Local, remote: f.Remote, comment: f.Comment,
 		chunk: len(l.data) - 1, off: off, end: len(*buf), orig: orig, dir: f.Dir, transport: f.Transport})

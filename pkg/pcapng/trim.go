@@ -1,6 +1,9 @@
 package pcapng
 
-import "strconv"
+import (
+	"slices"
+	"strconv"
+)
 
 const (
 	doipHeaderLen         = 8
@@ -15,19 +18,33 @@ const (
 	trimmedLen = doipHeaderLen + diagAddressLen + transferDataHeaderLen + TransferDataKeep
 )
 
-// trims reports whether msg is a TransferData block that a trace trims: longer than it keeps,
+// trims reports whether f is a TransferData block that a trace trims: longer than it keeps,
 // and with a header that matches its length. Any other message is stored as it was sent.
-func trims(msg []byte) bool {
-	return len(msg) > trimmedLen && be.Uint16(msg[2:]) == doipTypeDiagnosticMsg &&
-		uint64(be.Uint32(msg[4:])) == uint64(len(msg)-doipHeaderLen) &&
-		msg[doipHeaderLen+diagAddressLen] == udsTransferData
+func trims(f *Frame) bool {
+	var h [doipHeaderLen + diagAddressLen + 1]byte // up to the SID
+	size := f.size()
+	return size > trimmedLen && f.copyPrefix(h[:]) == len(h) && be.Uint16(h[2:]) == doipTypeDiagnosticMsg &&
+		uint64(be.Uint32(h[4:])) == uint64(size-doipHeaderLen) && h[doipHeaderLen+diagAddressLen] == udsTransferData
 }
 
-// appendTrimmed appends the trimmed form of msg, which trims, to dst: its first trimmedLen
+// size is the length of f's message, Data and Tail.
+func (f *Frame) size() int { return len(f.Data) + len(f.Tail) }
+
+// copyPrefix copies the first bytes of f's message into dst and returns how many it copied.
+func (f *Frame) copyPrefix(dst []byte) int {
+	n := copy(dst, f.Data)
+	return n + copy(dst[n:], f.Tail)
+}
+
+// appendMessage appends f's whole message to dst.
+func (f *Frame) appendMessage(dst []byte) []byte { return append(append(dst, f.Data...), f.Tail...) }
+
+// appendTrimmed appends the trimmed form of f, which trims, to dst: its first trimmedLen
 // bytes with the DoIP payload length rewritten to match.
-func appendTrimmed(dst, msg []byte) []byte {
+func appendTrimmed(dst []byte, f *Frame) []byte {
 	n := len(dst)
-	dst = append(dst, msg[:trimmedLen]...)
+	dst = slices.Grow(dst, trimmedLen)[:n+trimmedLen]
+	f.copyPrefix(dst[n:])
 	be.PutUint32(dst[n+4:], uint32(trimmedLen-doipHeaderLen))
 	return dst
 }
@@ -46,14 +63,17 @@ func appendTrimNote(dst []byte, msgLen int) []byte {
 	return append(dst, ')')
 }
 
-// trimTransferData returns msg with a TransferData block's data cut to TransferDataKeep bytes
-// and the DoIP payload length rewritten to match, plus a comment giving the original size.
-// Any other message, or one whose header does not match its length, comes back unchanged
-// with an empty comment: the trace shows what was sent.
-func trimTransferData(msg []byte) ([]byte, string) {
-	if !trims(msg) {
-		return msg, ""
+// trimTransferData returns f's message with a TransferData block's data cut to
+// TransferDataKeep bytes and the DoIP payload length rewritten to match, plus a comment giving
+// the original size. Any other message, or one whose header does not match its length, comes
+// back unchanged (Data and Tail joined) with an empty comment: the trace shows what was sent.
+func trimTransferData(f *Frame) ([]byte, string) {
+	if !trims(f) {
+		if len(f.Tail) == 0 {
+			return f.Data, ""
+		}
+		return f.appendMessage(make([]byte, 0, f.size())), ""
 	}
-	out := appendTrimmed(make([]byte, 0, trimmedLen+128), msg) // the note is built behind the bytes: one allocation
-	return out, string(appendTrimNote(out[trimmedLen:], len(msg)))
+	out := appendTrimmed(make([]byte, 0, trimmedLen+128), f) // the note is built behind the bytes: one allocation
+	return out, string(appendTrimNote(out[trimmedLen:], f.size()))
 }

@@ -23,7 +23,7 @@ func transferData(counter byte, n int) []byte {
 func TestTrimTransferData(t *testing.T) {
 	msg := transferData(7, 4094)
 	orig := bytes.Clone(msg)
-	got, note := trimTransferData(msg)
+	got, note := trimTransferData(&Frame{Data: msg})
 	if !bytes.Equal(msg, orig) {
 		t.Fatal("trimming modified the caller's message")
 	}
@@ -48,7 +48,7 @@ func TestTrimTransferData(t *testing.T) {
 		"length mismatch":      append(transferData(1, 100), 0xAA),
 		"header only":          doipMsg(0x8001),
 	} {
-		if got, note := trimTransferData(m); !bytes.Equal(got, m) || note != "" {
+		if got, note := trimTransferData(&Frame{Data: m}); !bytes.Equal(got, m) || note != "" {
 			t.Errorf("%s: trimmed to %d bytes (%q), want unchanged", name, len(got), note)
 		}
 	}
@@ -120,7 +120,7 @@ func TestFlashSessionRoundTrip(t *testing.T) {
 			bigSegs = append(bigSegs, len(p.payload))
 		}
 	}
-	trimmed, _ := trimTransferData(block)
+	trimmed, _ := trimTransferData(&Frame{Data: block})
 	wantSent := slices.Concat(doipMsg(0x0005, 0x0E, 0x00, 0x00, 0, 0, 0, 0), bigWrite, trimmed)
 	if !bytes.Equal(stream[Sent], wantSent) {
 		t.Errorf("tester's TCP stream is %d bytes, want %d (activation, the split message, the trimmed block)", len(stream[Sent]), len(wantSent))
@@ -137,4 +137,61 @@ func TestFlashSessionRoundTrip(t *testing.T) {
 	if w.Frames() != 10 {
 		t.Errorf("Frames() = %d, want 10", w.Frames())
 	}
+}
+
+// TestSplitFramesRecordAsWhole records frames given in two parts (Data and Tail, as a hooked
+// doip link reports a flash block sent from the caller's buffer) and the same frames whole:
+// the files are the same byte for byte, recorded at once and through a Log, wherever the
+// split falls (inside the header, after the SID and counter, before the last byte).
+func TestSplitFramesRecordAsWhole(t *testing.T) {
+	steps := mixedSteps(8)
+	whole := recordAll(newTraceSink(t, 0, false), steps)
+	for _, at := range []int{3, 14, -1} {
+		t.Run(fmt.Sprintf("split at %d", at), func(t *testing.T) {
+			split := make([]step, len(steps))
+			for i, s := range steps {
+				split[i] = s
+				if s.frame == nil || len(s.frame.Data) < 16 {
+					continue
+				}
+				f := *s.frame
+				n := at
+				if n < 0 {
+					n = len(f.Data) - 1
+				}
+				f.Data, f.Tail = f.Data[:n:n], f.Data[n:]
+				split[i].frame = &f
+			}
+			got := recordAll(newTraceSink(t, 0, false), split)
+			if !bytes.Equal(got, whole) {
+				t.Errorf("recorded at once: %d bytes, whole frames give %d", len(got), len(whole))
+			}
+			var log Log
+			for _, s := range split {
+				if s.event != nil {
+					log.Event(*s.event)
+				} else {
+					log.Frame(*s.frame)
+				}
+			}
+			logged := newTraceSink(t, 0, false)
+			log.Replay(logged.w)
+			if got := logged.bytes(t); !bytes.Equal(got, whole) {
+				t.Errorf("through a Log: %d bytes, whole frames give %d", len(got), len(whole))
+			}
+		})
+	}
+}
+
+// recordAll records steps into s's Writer, the bad input among them refused as it comes, and
+// returns the file.
+func recordAll(s *traceSink, steps []step) []byte {
+	for _, st := range steps {
+		if st.event != nil {
+			s.w.Event(*st.event)
+		} else {
+			s.w.Frame(*st.frame)
+		}
+	}
+	return s.out.Bytes()
 }

@@ -190,7 +190,7 @@ func (w *Writer) frame(f Frame, orig int) error {
 	if f.Dir > Received {
 		return fmt.Errorf("pcapng: frame direction %d is neither Sent nor Received", f.Dir)
 	}
-	size := len(f.Data)
+	size := f.size()
 	if orig > 0 {
 		size = orig
 	}
@@ -207,18 +207,25 @@ func (w *Writer) frame(f Frame, orig int) error {
 		w.dropped++
 		return nil
 	}
-	data, trimNote := f.Data, ""
-	if orig > 0 {
-		trimNote = string(appendTrimNote(nil, orig))
-	} else {
-		data, trimNote = trimTransferData(f.Data)
+	stored := len(f.Data) // what the trace keeps of the message
+	if orig == 0 {
+		stored = size
+		if trims(&f) {
+			stored = trimmedLen
+		}
 	}
-	if !w.fits(len(data)) {
+	if !w.fits(stored) {
 		// Cannot fit whatever the headers: drop it before building its packets, so a huge
 		// frame costs no allocation.
 		w.truncated = true
 		w.dropped++
 		return nil
+	}
+	data, trimNote := f.Data, ""
+	if orig > 0 {
+		trimNote = string(appendTrimNote(nil, orig))
+	} else {
+		data, trimNote = trimTransferData(&f)
 	}
 	comments := []string{cleanComment(f.Comment)}
 	if comments[0] == "" {
