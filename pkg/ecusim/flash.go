@@ -52,6 +52,12 @@ func (f *flash) sessionChanged(s uds.Session) {
 	}
 }
 
+// program writes an accepted block at addr and sums it into the check routine's CRC-32.
+func (f *flash) program(addr uint64, data []byte) {
+	f.mem.write(addr, data)
+	f.crc = crc32.Update(f.crc, crc32.IEEETable, data)
+}
+
 // blockDelayRule holds back each 36 answer by the configured block delay; it goes after the
 // configured delays, so a delay rule for a 36 request replaces it for that request.
 func (f *flash) blockDelayRule() (rule, bool) {
@@ -134,8 +140,7 @@ func (e *ecu) transferData(req []byte) []byte {
 		f.xfer = transfer{} // ISO 14229-1: transferDataSuspended aborts the transfer
 		return negative(sid, uds.NRCTransferDataSuspended)
 	}
-	f.mem.write(x.next, data)
-	f.crc = crc32.Update(f.crc, crc32.IEEETable, data)
+	f.program(x.next, data)
 	x.next += uint64(len(data))
 	x.last, x.any = counter, true
 	return positive(sid, counter)

@@ -3,7 +3,6 @@ package ecusim
 import (
 	"context"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"net"
 	"testing"
@@ -141,17 +140,14 @@ func rawStopAndWait(b *testing.B, image []byte, block int, work func(req []byte)
 func mbPerSecond(d time.Duration) float64 { return flashSize / d.Seconds() / 1e6 }
 
 // ecuWork is what the simulator does with each 36 of a flash of n blocks of block bytes, for a
-// raw peer: the block stored at its address in a 16 MiB flash memory of its own (the last
-// block of an image that is not a whole number of blocks ends at the image's end, as
-// rawStopAndWait sends it) and summed into a running CRC-32.
+// raw peer: flash.program of the block at its address in a 16 MiB flash memory of its own (the
+// last block of an image that is not a whole number of blocks ends at the image's end, as
+// rawStopAndWait sends it).
 func ecuWork(block, n int) func(req []byte) {
-	mem := newMemory([]region{{0, flashSize}})
-	var crc uint32
+	f := &flash{mem: newMemory([]region{{0, flashSize}})}
 	i := 0
 	return func(req []byte) {
-		data := req[8+4+2:]
-		mem.write(uint64(min(i*block, flashSize-block)), data)
-		crc = crc32.Update(crc, crc32.IEEETable, data)
+		f.program(uint64(min(i*block, flashSize-block)), req[8+4+2:])
 		i = (i + 1) % n
 	}
 }
