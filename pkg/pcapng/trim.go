@@ -63,17 +63,10 @@ func appendTrimNote(dst []byte, msgLen int) []byte {
 	return append(dst, ')')
 }
 
-// trimTransferData returns f's message with a TransferData block's data cut to
+// trimmed returns f's message, a TransferData block that trims, with its data cut to
 // TransferDataKeep bytes and the DoIP payload length rewritten to match, plus a comment giving
-// the original size. Any other message, or one whose header does not match its length, comes
-// back unchanged (Data and Tail joined) with an empty comment: the trace shows what was sent.
-func trimTransferData(f *Frame) ([]byte, string) {
-	if !trims(f) {
-		if len(f.Tail) == 0 {
-			return f.Data, ""
-		}
-		return f.appendMessage(make([]byte, 0, f.size())), ""
-	}
+// the original size. Any other message is stored as it was sent: the trace shows what was sent.
+func trimmed(f *Frame) ([]byte, string) {
 	out := appendTrimmed(make([]byte, 0, trimmedLen+128), f) // the note is built behind the bytes: one allocation
 	return out, string(appendTrimNote(out[trimmedLen:], f.size()))
 }

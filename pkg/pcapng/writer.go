@@ -207,12 +207,13 @@ func (w *Writer) frame(f Frame, orig int) error {
 		w.dropped++
 		return nil
 	}
-	stored := len(f.Data) // what the trace keeps of the message
-	if orig == 0 {
-		stored = size
-		if trims(&f) {
-			stored = trimmedLen
-		}
+	trim := orig == 0 && trims(&f)
+	stored := size // what the trace keeps of the message
+	switch {
+	case orig > 0:
+		stored = len(f.Data)
+	case trim:
+		stored = trimmedLen
 	}
 	if !w.fits(stored) {
 		// Cannot fit whatever the headers: drop it before building its packets, so a huge
@@ -222,10 +223,13 @@ func (w *Writer) frame(f Frame, orig int) error {
 		return nil
 	}
 	data, trimNote := f.Data, ""
-	if orig > 0 {
+	switch {
+	case orig > 0:
 		trimNote = string(appendTrimNote(nil, orig))
-	} else {
-		data, trimNote = trimTransferData(&f)
+	case trim:
+		data, trimNote = trimmed(&f)
+	case len(f.Tail) > 0:
+		data = f.appendMessage(make([]byte, 0, size))
 	}
 	comments := []string{cleanComment(f.Comment)}
 	if comments[0] == "" {
